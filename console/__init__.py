@@ -1,0 +1,1 @@
+"""agentops.console: the CLI and the Textual operations console."""

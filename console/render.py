@@ -1,0 +1,130 @@
+"""Plain-text rendering for the CLI: tables, span trees, money, durations.
+
+No Textual or Rich here: the CLI prints to any terminal or pipe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agentops.runtime import CostRow, SpanRecord, TaskRecord
+
+__all__ = ["money", "parse_since", "span_tree", "table", "task_summary", "tasks_table", "costs_table"]
+
+_SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str) -> float:
+    """Seconds in a span like ``90s``, ``30m``, ``24h`` or ``7d``.
+
+    Raises:
+        ValueError: saying which forms are accepted.
+    """
+    m = _SINCE.match(text.strip())
+    if not m:
+        raise ValueError(f"--since {text!r}: use a number and a unit, e.g. 30m, 24h, 7d")
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def money(usd: float) -> str:
+    """USD with enough digits for fractions of a cent."""
+    if usd == 0:
+        return "$0"
+    return f"${usd:.6f}" if usd < 0.01 else f"${usd:,.4f}"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds, or seconds past 10 s."""
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A left-aligned text table (numbers right-aligned)."""
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    numeric = [bool(cells) and all(_is_num(r[i]) for r in cells) for i in range(len(headers))]
+
+    def fmt(row: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True)).rstrip()
+
+    return "\n".join([fmt(list(headers)), fmt(["-" * w for w in widths]), *(fmt(r) for r in cells)])
+
+
+def _is_num(s: str) -> bool:
+    return bool(re.match(r"^[$\-]?[\d,.]+( ms| s)?$", s))
+
+
+def task_summary(task: TaskRecord) -> str:
+    """One line: status, steps, tokens, cost, latency, id."""
+    cached = f" ({task.cached_tokens:,} cached)" if task.cached_tokens else ""
+    tokens = task.input_tokens + task.output_tokens
+    line = (f"{task.status} · {task.steps} steps · {tokens:,} tokens{cached} · {money(task.cost_usd)}"
+            f" · {ms(task.latency_ms)} · task {task.id}")
+    if task.error:
+        line += f"\n{task.error_type}: {task.error}"
+    return line
+
+
+def tasks_table(tasks: Sequence[TaskRecord]) -> str:
+    """Recent tasks as a table."""
+    rows = [
+        (t.id[:12], t.agent, t.user_id or "-", t.status, t.steps, f"{t.input_tokens + t.output_tokens:,}",
+         money(t.cost_usd), ms(t.latency_ms), dt.datetime.fromtimestamp(t.created_at).strftime("%H:%M:%S"))
+        for t in tasks
+    ]
+    return table(["task", "agent", "user", "status", "steps", "tokens", "cost", "latency", "started"], rows)
+
+
+def costs_table(rows: Sequence[CostRow], by: str) -> str:
+    """Ledger spend grouped by one dimension, with a total line."""
+    body = [(r.key, r.calls, f"{r.input_tokens:,}", f"{r.cached_tokens:,}", f"{r.output_tokens:,}",
+             money(r.cost_usd) + (f" (+{r.unpriced_calls} unpriced)" if r.unpriced_calls else "")) for r in rows]
+    total = sum(r.cost_usd for r in rows)
+    body.append(("total", sum(r.calls for r in rows), f"{sum(r.input_tokens for r in rows):,}",
+                 f"{sum(r.cached_tokens for r in rows):,}", f"{sum(r.output_tokens for r in rows):,}", money(total)))
+    return table([by, "calls", "input", "cached", "output", "cost"], body)
+
+
+def span_tree(spans: Sequence[SpanRecord]) -> str:
+    """Spans as an indented tree with the figures that matter per kind."""
+    children: dict[str | None, list[SpanRecord]] = {}
+    ids = {s.span_id for s in spans}
+    for s in spans:
+        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
+    lines: list[str] = []
+
+    def walk(parent: str | None, prefix: str) -> None:
+        kids = children.get(parent, [])
+        for i, s in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            lines.append(f"{prefix}{branch}{_describe(s)}")
+            walk(s.span_id, prefix + ("" if parent is None else ("   " if last else "│  ")))
+
+    walk(None, "")
+    return "\n".join(lines)
+
+
+def _describe(s: SpanRecord) -> str:
+    a = s.attributes
+    dur = ms((s.end_time - s.start_time) * 1000) if s.end_time else "running"
+    mark = {"ok": "✓", "error": "✗", "running": "…"}.get(s.status, "?")
+    parts = [f"{mark} {s.name}", dur]
+    if s.kind == "llm" and s.status == "ok":
+        cached = a.get("gen_ai.usage.cache_read.input_tokens") or 0
+        parts += [f"{a.get('agentops.deployment')} ({a.get('gen_ai.request.model')})",
+                  f"in {a.get('gen_ai.usage.input_tokens', 0)}" + (f" ({cached} cached)" if cached else ""),
+                  f"out {a.get('gen_ai.usage.output_tokens', 0)}", money(a.get("agentops.cost_usd") or 0.0)]
+        if a.get("agentops.retries"):
+            parts.append(f"{a['agentops.retries']} retries")
+        if a.get("agentops.fallbacks"):
+            parts.append(f"fell back {a['agentops.fallbacks']}x")
+    if s.error:
+        parts.append(f"error: {s.error[:160]}")
+    return " · ".join(parts)

@@ -1,0 +1,93 @@
+"""agentops.runtime: the engine. Never imports textual or rich.
+
+The public surface: settings, the runtime, registration decorators, the context
+agents receive, the error hierarchy, the event bus and the simulator.
+"""
+
+from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
+from agentops.runtime.config import Settings, load_settings
+from agentops.runtime.context import Context, LLMResult
+from agentops.runtime.control import Control, LocalControl, RuntimeStatus, start_of_today
+from agentops.runtime.errors import (
+    AgentOpsError,
+    CircuitOpenError,
+    ConfigError,
+    ContextWindowError,
+    DeadlineExceededError,
+    LLMCallError,
+    MaxStepsExceededError,
+    PermanentProviderError,
+    ProviderError,
+    TaskInputError,
+    ToolArgumentsError,
+    ToolError,
+    ToolNotAllowedError,
+    ToolTimeoutError,
+    TransientProviderError,
+    UnknownAgentError,
+    ValidationGateError,
+)
+from agentops.runtime.events import Event, EventBus, Subscription
+from agentops.runtime.llm import CallScope, LLMClient, LLMResponse, Route
+from agentops.runtime.pricing import Price, PriceBook, Usage
+from agentops.runtime.provider import Deployment, ToolCall
+from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
+from agentops.runtime.retry import RetryPolicy
+from agentops.runtime.runtime import CircuitStatus, Runtime
+from agentops.store import CircuitEventRecord, CostRow, SpanRecord, TaskRecord
+
+__all__ = [
+    "AgentOpsError",
+    "AgentSpec",
+    "CallScope",
+    "CircuitBreaker",
+    "CircuitEventRecord",
+    "CircuitOpenError",
+    "CircuitState",
+    "CircuitStatus",
+    "ConfigError",
+    "Context",
+    "Control",
+    "CostRow",
+    "ContextWindowError",
+    "DeadlineExceededError",
+    "Deployment",
+    "Event",
+    "EventBus",
+    "LLMCallError",
+    "LLMClient",
+    "LLMResponse",
+    "LLMResult",
+    "LocalControl",
+    "MaxStepsExceededError",
+    "PermanentProviderError",
+    "Price",
+    "PriceBook",
+    "ProviderError",
+    "Registry",
+    "RetryPolicy",
+    "Route",
+    "Runtime",
+    "RuntimeStatus",
+    "Settings",
+    "SpanRecord",
+    "Subscription",
+    "TaskInputError",
+    "TaskRecord",
+    "ToolArgumentsError",
+    "ToolCall",
+    "ToolError",
+    "ToolNotAllowedError",
+    "ToolSpec",
+    "ToolTimeoutError",
+    "Transition",
+    "TransientProviderError",
+    "UnknownAgentError",
+    "Usage",
+    "ValidationGateError",
+    "agent",
+    "default_registry",
+    "load_settings",
+    "start_of_today",
+    "tool",
+]

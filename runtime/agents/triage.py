@@ -1,0 +1,100 @@
+"""Ticket triage: classify, then route to the handler for the category."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agentops.runtime.context import Context
+from agentops.runtime.registry import agent, tool
+
+__all__ = ["InvoiceQuery", "KBQuery", "Ticket", "Triage", "triage"]
+
+CLASSIFY = (
+    "You triage customer support tickets. Classify the ticket as billing, technical or account, "
+    "rate its urgency, and summarise it in one sentence. Reply with JSON only."
+)
+HANDLERS = {
+    "billing": "You resolve billing questions. Use the invoice data given; be exact about amounts.",
+    "technical": "You solve technical problems. Search the knowledge base before answering.",
+    "account": "You help with account access and settings. Never ask for a password.",
+}
+
+
+class Ticket(BaseModel):
+    """A support ticket."""
+
+    text: str = Field(min_length=1)
+    customer_id: str = "c-0001"
+
+
+class Triage(BaseModel):
+    """The classifier's verdict."""
+
+    category: Literal["billing", "technical", "account"]
+    urgency: Literal["low", "normal", "high"]
+    summary: str
+
+
+class InvoiceQuery(BaseModel):
+    """Arguments of ``lookup_invoice``."""
+
+    customer_id: str
+
+
+class KBQuery(BaseModel):
+    """Arguments of ``search_kb``."""
+
+    query: str = Field(min_length=1)
+
+
+def _digest(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+@tool(timeout_s=2)
+async def lookup_invoice(args: InvoiceQuery) -> dict[str, Any]:
+    """Look up a customer's latest invoice."""
+    n = _digest(args.customer_id)
+    return {"customer_id": args.customer_id, "invoice": f"INV-{n % 100000:05d}",
+            "amount_usd": round(20 + (n % 18000) / 100, 2), "status": ("paid", "due", "overdue")[n % 3]}
+
+
+@tool(timeout_s=2)
+async def search_kb(args: KBQuery) -> list[dict[str, str]]:
+    """Search the knowledge base for articles about a problem."""
+    n = _digest(args.query)
+    return [{"id": f"KB-{(n + i) % 1000:03d}", "title": f"Troubleshooting {args.query[:40]} (part {i + 1})"}
+            for i in range(2)]
+
+
+@agent(tools=["lookup_invoice", "search_kb"], max_steps=6)
+async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
+    """Classify a support ticket and answer it with the handler for its category."""
+    verdict = (await ctx.llm(ticket.text, system=CLASSIFY, output=Triage, name="classify", temperature=0)).output
+    assert verdict is not None
+    handler = HANDLERS[verdict.category]
+    if verdict.category == "billing":
+        invoice = await ctx.tool("lookup_invoice", customer_id=ticket.customer_id)
+        answer = await ctx.llm(f"Ticket: {ticket.text}\nInvoice: {invoice}", system=handler, name="answer billing")
+    elif verdict.category == "technical":
+        messages: list[dict[str, Any]] = [{"role": "system", "content": handler},
+                                          {"role": "user", "content": ticket.text}]
+        first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
+        if first.tool_calls:
+            call = first.tool_calls[0]
+            found = await ctx.tool(call.name, **call.arguments)
+            messages += [
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": call.id, "type": "function",
+                     "function": {"name": call.name, "arguments": KBQuery(**call.arguments).model_dump_json()}}]},
+                {"role": "tool", "tool_call_id": call.id, "content": str(found)},
+            ]
+            first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
+        answer = first
+    else:
+        answer = await ctx.llm(ticket.text, system=handler, name="answer account")
+    return {"category": verdict.category, "urgency": verdict.urgency, "summary": verdict.summary,
+            "reply": answer.text}

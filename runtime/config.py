@@ -1,0 +1,271 @@
+"""Configuration: config.toml, then ``AGENTOPS_*`` environment variables.
+
+One source of truth, loaded with pydantic-settings. The file is read first; an
+environment variable such as ``AGENTOPS_RETRY__MAX_RETRIES=3`` (nested keys joined
+with ``__``) overrides the key it names. Secrets never live in the file: a
+deployment names the environment variable that holds its key (``api_key_env``).
+
+A bad file fails at start with a :class:`~agentops.runtime.errors.ConfigError` that
+names the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agentops.runtime.errors import ConfigError
+from agentops.runtime.simulator import SimConfig
+
+__all__ = [
+    "CircuitSettings",
+    "DeploymentSettings",
+    "GateSettings",
+    "LogSettings",
+    "PriceOverride",
+    "RetrySettings",
+    "RouteSettings",
+    "RuntimeSettings",
+    "Settings",
+    "SimulatorSettings",
+    "StoreSettings",
+    "load_settings",
+]
+
+SIMULATOR_API_BASE = "sim"
+"""The ``api_base`` value that means "the built-in simulator, started in-process"."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    """Where and how the SQLite store is kept."""
+
+    path: Path = Path(".agentops/agentops.db")
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """NORMAL survives a process crash (SIGKILL); FULL also survives power loss."""
+    batch_max: int = Field(500, ge=1)
+    """Most span events written in one group commit."""
+    flush_interval_ms: int = Field(50, ge=1)
+    """Longest a span event waits before it is written."""
+
+
+class RetrySettings(_Section):
+    """The retry policy applied to every attempt on one deployment."""
+
+    max_retries: int = Field(5, ge=0)
+    base_delay_s: float = Field(0.5, gt=0)
+    max_delay_s: float = Field(8.0, gt=0)
+    retry_after_cap_s: float = Field(30.0, ge=0)
+    """A Retry-After longer than this is cut to it."""
+    deadline_s: float = Field(60.0, gt=0)
+    """The whole call (every retry and fallback) never takes longer than this."""
+
+
+class CircuitSettings(_Section):
+    """Circuit breaker settings, one breaker per deployment."""
+
+    window_s: float = Field(60.0, gt=0)
+    min_calls: int = Field(10, ge=1)
+    failure_rate: float = Field(0.5, gt=0, le=1)
+    consecutive_failures: int = Field(5, ge=1)
+    cooldown_s: float = Field(15.0, gt=0)
+    half_open_probes: int = Field(1, ge=1)
+    """Calls let through at once while half-open."""
+    close_after: int = Field(2, ge=1)
+    """Successful probes needed to close again."""
+
+
+class DeploymentSettings(_Section):
+    """One model at one provider endpoint."""
+
+    model: str
+    """The litellm model string, e.g. ``openai/gpt-4o-mini``."""
+    api_base: str | None = None
+    """The endpoint; ``sim`` means the built-in simulator."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the key (never the key itself)."""
+    timeout_s: float = Field(30.0, gt=0)
+    context_window: int | None = Field(None, ge=1)
+    """Input tokens the model takes; defaults to litellm's price map."""
+    price_as: str | None = None
+    """Price this deployment as another model of litellm's map."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "api_key" in data:
+            raise ValueError(
+                "api_key must not be written in a config file; put the key in an "
+                "environment variable and name it with api_key_env"
+            )
+        return data
+
+
+class RouteSettings(_Section):
+    """A fallback chain of deployments, tried in order."""
+
+    chain: list[str] = Field(min_length=1)
+    fallback_on_permanent: bool = False
+    """Also fall back on permanent errors (401, 404, ...), not only transient ones."""
+
+
+class PriceOverride(_Section):
+    """Prices in USD per million tokens, overriding litellm's bundled map."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(None, ge=0)
+
+
+class GateSettings(_Section):
+    """Per-step validation gate."""
+
+    max_repairs: int = Field(2, ge=0)
+    """Times a reply that fails validation is sent back with the error."""
+
+
+class RuntimeSettings(_Section):
+    """Agents and tasks."""
+
+    max_steps: int = Field(10, ge=1)
+    agent_modules: list[str] = ["agentops.runtime.agents"]
+    default_route: str = "default"
+    tool_timeout_s: float = Field(10.0, gt=0)
+
+
+class LogSettings(_Section):
+    """Structured logging."""
+
+    level: Literal["debug", "info", "warning", "error"] = "warning"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class SimulatorSettings(SimConfig):
+    """The built-in simulator, started in-process when a deployment uses ``api_base = "sim"``."""
+
+    enabled: bool = True
+
+
+def _default_deployments() -> dict[str, DeploymentSettings]:
+    return {
+        "primary": DeploymentSettings(model="openai/gpt-4o-mini", api_base=SIMULATOR_API_BASE),
+        "fallback": DeploymentSettings(model="openai/gpt-4.1-mini", api_base=SIMULATOR_API_BASE),
+        "emergency": DeploymentSettings(model="openai/gpt-4.1-nano", api_base=SIMULATOR_API_BASE),
+    }
+
+
+def _default_routes() -> dict[str, RouteSettings]:
+    return {"default": RouteSettings(chain=["primary", "fallback", "emergency"])}
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTOPS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    store: StoreSettings = StoreSettings()
+    retry: RetrySettings = RetrySettings()
+    circuit: CircuitSettings = CircuitSettings()
+    deployments: dict[str, DeploymentSettings] = Field(default_factory=_default_deployments)
+    routes: dict[str, RouteSettings] = Field(default_factory=_default_routes)
+    prices: dict[str, PriceOverride] = {}
+    gate: GateSettings = GateSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    log: LogSettings = LogSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment overrides them.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _routes_name_deployments(self) -> Settings:
+        for name, route in self.routes.items():
+            for dep in route.chain:
+                if dep not in self.deployments:
+                    known = ", ".join(sorted(self.deployments)) or "none"
+                    raise ValueError(
+                        f"routes.{name}.chain names deployment {dep!r}, which is not "
+                        f"defined under [deployments] (defined: {known})"
+                    )
+        if self.runtime.default_route not in self.routes:
+            raise ValueError(
+                f"runtime.default_route is {self.runtime.default_route!r}, which is not "
+                f"defined under [routes] (defined: {', '.join(sorted(self.routes))})"
+            )
+        return self
+
+    @property
+    def uses_simulator(self) -> bool:
+        """True when any deployment points at the built-in simulator."""
+        return self.simulator.enabled and any(
+            d.api_base == SIMULATOR_API_BASE for d in self.deployments.values()
+        )
+
+
+def default_config_path() -> Path:
+    """The config file used when none is named: ``$AGENTOPS_CONFIG`` or ./config.toml."""
+    return Path(os.environ.get("AGENTOPS_CONFIG", "config.toml"))
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from a TOML file (if it exists) and the environment.
+
+    Args:
+        path: the file; defaults to :func:`default_config_path`. A missing default
+            file means built-in defaults; a missing file that was named is an error.
+        **overrides: top-level sections replacing the file's (used by tests and the demo).
+
+    Raises:
+        ConfigError: naming the file, the key and the reason.
+    """
+    named = path is not None
+    path = path if path is not None else default_config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    elif named or "AGENTOPS_CONFIG" in os.environ:
+        raise ConfigError(f"{path}: config file not found")
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path if path.exists() else None, exc)) from None
+
+
+def _describe(path: Path | None, exc: ValidationError) -> str:
+    where = str(path) if path else "configuration"
+    lines = [f"{where}: invalid configuration ({exc.error_count()} problem(s))"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        env = "AGENTOPS_" + "__".join(str(p) for p in err["loc"]).upper()
+        msg = err["msg"].removeprefix("Value error, ")
+        got = ""
+        if err["type"] != "missing" and not isinstance(err["input"], dict):
+            shown = repr(err["input"])
+            got = f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
+        lines.append(f"  {key}: {msg}{got}  [set in {where} or {env}]")
+    return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""The one exception hierarchy of agentops.
+
+Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
+
+    AgentOpsError
+    ├── ConfigError                  bad config.toml / AGENTOPS_* value (file, key, reason)
+    ├── ProviderError                one provider attempt failed
+    │   ├── TransientProviderError   408, 429, 5xx, connection, timeout: retried
+    │   └── PermanentProviderError   400, 401, 403, 404, 422: not retried
+    │       └── ContextWindowError   prompt too long: falls back to a larger window
+    ├── CircuitOpenError             the deployment's breaker refused the call
+    ├── LLMCallError                 the whole call failed (every route exhausted)
+    │   └── DeadlineExceededError    the call's overall deadline ran out
+    ├── ValidationGateError          the reply never passed its schema/check
+    ├── ToolError
+    │   ├── ToolNotAllowedError      not on the agent's allowlist (deny by default)
+    │   ├── ToolArgumentsError       arguments failed the tool's schema
+    │   └── ToolTimeoutError         the tool ran past its timeout
+    ├── MaxStepsExceededError        a task ran more steps than its agent allows
+    ├── TaskInputError               a task's input failed its agent's input model
+    └── UnknownAgentError            no agent registered under that name
+
+A user-facing error says what was wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentOpsError",
+    "CircuitOpenError",
+    "ConfigError",
+    "ContextWindowError",
+    "DeadlineExceededError",
+    "LLMCallError",
+    "MaxStepsExceededError",
+    "PermanentProviderError",
+    "ProviderError",
+    "TaskInputError",
+    "ToolArgumentsError",
+    "ToolError",
+    "ToolNotAllowedError",
+    "ToolTimeoutError",
+    "TransientProviderError",
+    "UnknownAgentError",
+    "ValidationGateError",
+]
+
+
+class AgentOpsError(Exception):
+    """Base class of every error agentops raises on purpose."""
+
+
+class ConfigError(AgentOpsError):
+    """The configuration is invalid; the message names the file, key and reason."""
+
+
+class ProviderError(AgentOpsError):
+    """One attempt against one deployment failed.
+
+    Attributes:
+        deployment: the deployment key (``provider/model@api_base``).
+        status: the HTTP status, or None for connection errors and timeouts.
+        retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        deployment: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.deployment = deployment
+        self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def kind(self) -> str:
+        """A short label for traces: the status code or the error class."""
+        return str(self.status) if self.status is not None else type(self).__name__
+
+
+class TransientProviderError(ProviderError):
+    """A failure worth retrying: 408, 429, 5xx, connection errors, timeouts."""
+
+
+class PermanentProviderError(ProviderError):
+    """A failure that retrying cannot fix: 400, 401, 403, 404, 422."""
+
+
+class ContextWindowError(PermanentProviderError):
+    """The prompt does not fit the model's context window."""
+
+
+class CircuitOpenError(AgentOpsError):
+    """The circuit breaker of a deployment is open (or its probes are all taken)."""
+
+    def __init__(self, deployment: str, retry_in: float) -> None:
+        super().__init__(f"circuit for {deployment} is open; next probe in {retry_in:.1f}s")
+        self.deployment = deployment
+        self.retry_in = retry_in
+
+
+class LLMCallError(AgentOpsError):
+    """Every deployment of the route failed; ``errors`` holds what each one said."""
+
+    def __init__(self, message: str, errors: list[AgentOpsError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class DeadlineExceededError(LLMCallError):
+    """The call's overall deadline ran out before any deployment answered."""
+
+
+class ValidationGateError(AgentOpsError):
+    """The model's reply failed the step's schema or check after every repair attempt."""
+
+    def __init__(self, message: str, attempts: int, last_reply: str) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.last_reply = last_reply
+
+
+class ToolError(AgentOpsError):
+    """Base class of tool call failures."""
+
+
+class ToolNotAllowedError(ToolError):
+    """The tool is not on the calling agent's allowlist."""
+
+
+class ToolArgumentsError(ToolError):
+    """The arguments did not validate against the tool's schema."""
+
+
+class ToolTimeoutError(ToolError):
+    """The tool did not finish within its timeout."""
+
+
+class MaxStepsExceededError(AgentOpsError):
+    """The task took more steps than its agent's ``max_steps``."""
+
+
+class UnknownAgentError(AgentOpsError):
+    """No agent is registered under the requested name."""
+
+
+class TaskInputError(AgentOpsError):
+    """A task's input does not validate against its agent's input model."""

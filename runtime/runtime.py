@@ -1,0 +1,265 @@
+"""The runtime: wires settings, store, simulator, breakers and the call path, and runs tasks.
+
+``start()`` returns quickly: the store is open and control requests can be served
+while litellm imports in a worker thread; LLM calls wait until it is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
+from agentops.runtime.config import SIMULATOR_API_BASE, Settings
+from agentops.runtime.context import Context
+from agentops.runtime.errors import AgentOpsError, ConfigError, TaskInputError
+from agentops.runtime.events import EventBus
+from agentops.runtime.llm import LLMClient, Route
+from agentops.runtime.pricing import PriceBook
+from agentops.runtime.provider import Deployment, load_litellm_async
+from agentops.runtime.registry import Registry, default_registry
+from agentops.runtime.retry import RetryPolicy
+from agentops.runtime.simulator import Simulator
+from agentops.runtime.tracing import Tracer, new_trace_id
+from agentops.store import CircuitEventRecord, Store, TaskRecord
+
+__all__ = ["CircuitStatus", "Runtime"]
+
+log = structlog.get_logger("agentops.runtime")
+
+
+@dataclass(frozen=True)
+class CircuitStatus:
+    """A snapshot of one deployment's breaker."""
+
+    deployment: str
+    model: str
+    api_base: str | None
+    state: str
+    calls_in_window: int
+    failures_in_window: int
+    calls_total: int
+    failures_total: int
+    last_error: str
+    retry_in_s: float
+
+    @property
+    def failure_rate(self) -> float:
+        """Failures / calls inside the rolling window (0 with no calls)."""
+        return self.failures_in_window / self.calls_in_window if self.calls_in_window else 0.0
+
+
+class Runtime:
+    """One process's agent runtime."""
+
+    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or default_registry
+        self.bus = EventBus()
+        self.store: Store | None = None
+        self.simulator: Simulator | None = None
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self._client: LLMClient | None = None
+        self._ready = asyncio.Event()
+        self._load_task: asyncio.Task[None] | None = None
+        self._load_error: BaseException | None = None
+        self._deployments: dict[str, Deployment] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store, start the simulator if configured, and begin loading providers."""
+        s = self.settings
+        for module in s.runtime.agent_modules:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise ConfigError(f"runtime.agent_modules: cannot import {module!r}: {exc}") from None
+        try:
+            self.registry.check()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.store = await Store.open(s.store.path, synchronous=s.store.synchronous, batch_max=s.store.batch_max,
+                                      flush_interval=s.store.flush_interval_ms / 1000.0)
+        if s.uses_simulator:
+            self.simulator = Simulator(s.simulator)
+            await self.simulator.start()
+        self._deployments = self._build_deployments()
+        for name in self._deployments:
+            self.breakers[name] = CircuitBreaker(name, **s.circuit.model_dump(), listener=self._on_transition)
+        self._load_task = asyncio.get_running_loop().create_task(self._load_providers(), name="agentops-load-providers")
+
+    async def stop(self) -> None:
+        """Stop the simulator and close the store (writing what is queued)."""
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+        if self.simulator is not None:
+            await self.simulator.stop()
+        if self.store is not None:
+            await self.store.close()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def ready(self) -> bool:
+        """Whether providers are loaded (litellm imported) and calls can be made."""
+        return self._ready.is_set()
+
+    async def wait_ready(self) -> LLMClient:
+        """Wait until providers are loaded; returns the call path."""
+        await self._ready.wait()
+        if self._load_error is not None:
+            raise self._load_error
+        assert self._client is not None
+        return self._client
+
+    @property
+    def client(self) -> LLMClient:
+        """The call path (only once :attr:`ready`)."""
+        if self._client is None:
+            raise RuntimeError("providers are still loading; await runtime.wait_ready()")
+        return self._client
+
+    def _build_deployments(self) -> dict[str, Deployment]:
+        out = {}
+        for name, d in self.settings.deployments.items():
+            api_base = d.api_base
+            if api_base == SIMULATOR_API_BASE:
+                if self.simulator is None:
+                    raise ConfigError(f"deployments.{name}.api_base is 'sim' but simulator.enabled is false")
+                api_base = self.simulator.base_url + "/v1"
+            key = None
+            if d.api_key_env:
+                key = os.environ.get(d.api_key_env)
+                if key is None and d.api_base != SIMULATOR_API_BASE:
+                    log.warning("api key variable not set", deployment=name, variable=d.api_key_env)
+            out[name] = Deployment(name, d.model, api_base, key, d.timeout_s, d.context_window,
+                                   d.price_as or d.model)
+        return out
+
+    async def _load_providers(self) -> None:
+        try:
+            litellm = await load_litellm_async()
+            s = self.settings
+            prices = PriceBook(
+                litellm.model_cost,
+                {m: (p.input_per_mtok, p.output_per_mtok, p.cached_input_per_mtok) for m, p in s.prices.items()},
+            )
+            deployments = {
+                n: d if d.context_window else Deployment(
+                    d.name, d.model, d.api_base, d.api_key, d.timeout_s, prices.context_window(d.price_model), d.price_model)
+                for n, d in self._deployments.items()
+            }
+            for d in deployments.values():
+                if prices.price(d.price_model) is None:
+                    log.warning("no price known for model; its calls are recorded as unpriced", deployment=d.name,
+                                model=d.price_model)
+            routes = {n: Route(n, tuple(r.chain), r.fallback_on_permanent) for n, r in s.routes.items()}
+            assert self.store is not None
+            self._client = LLMClient(
+                deployments=deployments, routes=routes, breakers=self.breakers,
+                retry=RetryPolicy(s.retry.max_retries, s.retry.base_delay_s, s.retry.max_delay_s,
+                                  s.retry.retry_after_cap_s),
+                prices=prices, tracer=Tracer(self.store, self.bus), store=self.store, deadline_s=s.retry.deadline_s,
+            )
+            self._deployments = deployments
+            self.bus.publish("runtime.ready")
+        except Exception as exc:  # noqa: BLE001 - surfaced to every waiter
+            self._load_error = exc
+            log.error("providers failed to load", error=str(exc))
+        finally:
+            self._ready.set()
+
+    def _on_transition(self, t: Transition) -> None:
+        log.warning("circuit transition", deployment=t.deployment, from_state=t.from_state.value,
+                    to_state=t.to_state.value, reason=t.reason)
+        if self.store is not None:
+            self.store.save_circuit_event(
+                CircuitEventRecord(t.deployment, t.from_state.value, t.to_state.value, t.reason, t.at))
+        self.bus.publish("circuit.transition", deployment=t.deployment, from_state=t.from_state.value,
+                         to_state=t.to_state.value, reason=t.reason)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def circuits(self) -> list[CircuitStatus]:
+        """Every deployment's breaker, in configuration order."""
+        out = []
+        for name, b in self.breakers.items():
+            d = self._deployments[name]
+            calls, failed = b.window_counts()
+            state = b.state
+            if state is CircuitState.OPEN and b.retry_in() == 0:
+                state = CircuitState.HALF_OPEN  # the next call will be a probe
+            out.append(CircuitStatus(name, d.model, self.settings.deployments[name].api_base, state.value, calls,
+                                     failed, b.calls_total, b.failures_total, b.last_error, b.retry_in()))
+        return out
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    async def run(self, agent: str, input: Any, *, user_id: str | None = None,
+                  session_id: str | None = None) -> TaskRecord:
+        """Run one task to its end and return its record (status ``succeeded`` or ``failed``).
+
+        Raises:
+            UnknownAgentError: no such agent.
+            TaskInputError: the input fails the agent's input model (nothing is recorded).
+        """
+        spec = self.registry.get_agent(agent)
+        value: Any = input
+        if spec.input_model is not None:
+            try:
+                value = spec.input_model.model_validate(input)
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
+                                     for e in exc.errors()[:5])
+                raise TaskInputError(f"input for agent {agent!r} is invalid: {problems}") from None
+        assert self.store is not None
+        now = time.time()
+        task = TaskRecord(uuid.uuid4().hex[:16], agent, "running", input, new_trace_id(), now, user_id, session_id,
+                          started_at=now)
+        await self.store.insert_task(task)
+        tracer = Tracer(self.store, self.bus)
+        span = tracer.start(f"task {agent}", "task", trace_id=task.trace_id, task_id=task.id,
+                            **{"agentops.agent": agent, "enduser.id": user_id, "session.id": session_id})
+        self.bus.publish("task.started", task_id=task.id, agent=agent, user_id=user_id, trace_id=task.trace_id)
+        s = self.settings
+        ctx = Context(task.id, task.trace_id, spec, user_id, session_id, span, spec.max_steps or s.runtime.max_steps,
+                      s.runtime.default_route, s.gate.max_repairs, s.runtime.tool_timeout_s, self.wait_ready, tracer,
+                      self.store, self.registry)
+        with structlog.contextvars.bound_contextvars(task_id=task.id, trace_id=task.trace_id):
+            try:
+                result = await spec.fn(ctx, value)
+                task.output = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+                task.status = "succeeded"
+            except AgentOpsError as exc:
+                task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
+                log.warning("task failed", error_type=task.error_type, error=task.error)
+            except asyncio.CancelledError:
+                task.status, task.error_type, task.error = "cancelled", "CancelledError", "cancelled"
+                raise
+            except Exception as exc:  # noqa: BLE001 - an agent's own bug fails its task, not the runtime
+                task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
+                log.exception("agent raised")
+            finally:
+                t = ctx.totals
+                task.steps, task.input_tokens, task.output_tokens = t.steps, t.input_tokens, t.output_tokens
+                task.cached_tokens, task.cost_usd, task.finished_at = t.cached_tokens, t.cost_usd, time.time()
+                tracer.end(span, "ok" if task.status == "succeeded" else "error", task.error,
+                           **{"agentops.steps": t.steps, "agentops.cost_usd": t.cost_usd})
+                await asyncio.shield(self.store.finish_task(task))
+                self.bus.publish("task.finished", task_id=task.id, agent=agent, status=task.status,
+                                 cost_usd=task.cost_usd, steps=task.steps, error_type=task.error_type)
+        return task

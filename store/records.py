@@ -1,0 +1,139 @@
+"""Plain records as the store writes and reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CircuitEventRecord", "CostRow", "LLMCallRecord", "LedgerRecord", "SpanRecord", "TaskRecord", "ToolCallRecord"]
+
+
+@dataclass
+class TaskRecord:
+    """One task: an agent run on one input."""
+
+    id: str
+    agent: str
+    status: str
+    input: Any
+    trace_id: str
+    created_at: float
+    user_id: str | None = None
+    session_id: str | None = None
+    output: Any = None
+    error_type: str | None = None
+    error: str | None = None
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Wall time from start to finish, when finished."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at) * 1000.0
+
+
+@dataclass
+class SpanRecord:
+    """One span of a trace (OpenTelemetry-compatible ids)."""
+
+    span_id: str
+    trace_id: str
+    parent_id: str | None
+    task_id: str | None
+    name: str
+    kind: str
+    status: str
+    start_time: float
+    end_time: float | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class LLMCallRecord:
+    """The outcome of one ``ctx.llm`` call across its retries and fallbacks."""
+
+    span_id: str
+    trace_id: str
+    task_id: str | None
+    route: str
+    model: str | None
+    deployment: str | None
+    status: str
+    attempts: int
+    retries: int
+    fallbacks: int
+    latency_ms: float
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    created_at: float
+    error_type: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ToolCallRecord:
+    """The outcome of one tool call."""
+
+    span_id: str
+    task_id: str | None
+    tool: str
+    arguments: Any
+    status: str
+    latency_ms: float
+    created_at: float
+    result: Any = None
+    error_type: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class LedgerRecord:
+    """One billed provider response, attributed."""
+
+    span_id: str
+    model: str
+    deployment: str
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    priced: bool
+    created_at: float
+    task_id: str | None = None
+    agent: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+
+
+@dataclass
+class CircuitEventRecord:
+    """One circuit breaker transition."""
+
+    deployment: str
+    from_state: str
+    to_state: str
+    reason: str
+    at: float
+
+
+@dataclass
+class CostRow:
+    """Spend grouped by one dimension."""
+
+    key: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    unpriced_calls: int

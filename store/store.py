@@ -1,0 +1,237 @@
+"""The SQLite store: one writer (group commit), one reader, WAL mode.
+
+WAL lets the reader (and other processes, such as the CLI) read while the runtime
+writes. ``synchronous=NORMAL`` keeps every committed row through a process crash
+(SIGKILL); ``FULL`` also keeps it through power loss.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from agentops.store.migrate import migrate
+from agentops.store.records import (
+    CircuitEventRecord,
+    CostRow,
+    LedgerRecord,
+    LLMCallRecord,
+    SpanRecord,
+    TaskRecord,
+    ToolCallRecord,
+)
+from agentops.store.writer import Statement, Writer
+
+__all__ = ["COST_DIMENSIONS", "Store"]
+
+COST_DIMENSIONS = {"agent": "agent", "user": "user_id", "model": "model", "deployment": "deployment", "task": "task_id"}
+"""Ways to group the ledger, and the column each one reads."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute(f"PRAGMA synchronous={synchronous}")
+    await conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Store:
+    """Persistence for tasks, spans, calls, the ledger and circuit events.
+
+    Open with :meth:`open`; close with :meth:`close` (which writes what is queued).
+    """
+
+    def __init__(self, path: Path, writer_conn: aiosqlite.Connection, reader: aiosqlite.Connection, writer: Writer) -> None:
+        self.path = path
+        self._wconn = writer_conn
+        self._reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(
+        cls, path: Path | str, *, synchronous: str = "NORMAL", batch_max: int = 500, flush_interval: float = 0.05
+    ) -> Store:
+        """Open (creating and upgrading as needed) the database at ``path``."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        wconn = await _connect(str(path), synchronous)
+        try:
+            await migrate(wconn)
+        except BaseException:
+            await wconn.close()
+            raise
+        reader = await _connect(str(path), synchronous)
+        return cls(path, wconn, reader, Writer(wconn, batch_max, flush_interval))
+
+    async def close(self) -> None:
+        """Write everything queued and close both connections."""
+        await self.writer.close()
+        await self._reader.close()
+        await self._wconn.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def insert_task(self, task: TaskRecord) -> None:
+        """Create a task row (durable)."""
+        await self.writer.write(
+            (
+                "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task.id, task.agent, task.user_id, task.session_id, task.status, _dumps(task.input),
+                 task.trace_id, task.created_at, task.started_at),
+            )
+        )
+
+    async def finish_task(self, task: TaskRecord) -> None:
+        """Record a task's final status, output and totals (durable)."""
+        await self.writer.write(
+            (
+                "UPDATE tasks SET status=?, output=?, error_type=?, error=?, steps=?, input_tokens=?,"
+                " output_tokens=?, cached_tokens=?, cost_usd=?, finished_at=? WHERE id=?",
+                (task.status, _dumps(task.output), task.error_type, task.error, task.steps, task.input_tokens,
+                 task.output_tokens, task.cached_tokens, task.cost_usd, task.finished_at, task.id),
+            )
+        )
+
+    def save_span(self, span: SpanRecord) -> None:
+        """Queue a span (at start or end: the latest write wins) for the next group commit."""
+        self.writer.enqueue(
+            "INSERT OR REPLACE INTO spans (span_id, trace_id, parent_id, task_id, name, kind, status,"
+            " start_time, end_time, attributes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (span.span_id, span.trace_id, span.parent_id, span.task_id, span.name, span.kind, span.status,
+             span.start_time, span.end_time, _dumps(span.attributes), span.error),
+        )
+
+    async def record_llm_call(self, call: LLMCallRecord, ledger: LedgerRecord | None) -> None:
+        """Record a finished LLM call and, if it was billed, its ledger row (one durable commit)."""
+        statements: list[Statement] = [
+            (
+                "INSERT OR REPLACE INTO llm_calls (span_id, task_id, trace_id, route, model, deployment, status,"
+                " attempts, retries, fallbacks, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,"
+                " error_type, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call.span_id, call.task_id, call.trace_id, call.route, call.model, call.deployment, call.status,
+                 call.attempts, call.retries, call.fallbacks, call.latency_ms, call.input_tokens,
+                 call.output_tokens, call.cached_tokens, call.cost_usd, call.error_type, call.error,
+                 call.created_at),
+            )
+        ]
+        if ledger is not None:
+            statements.append(
+                (
+                    "INSERT OR IGNORE INTO ledger (span_id, task_id, agent, user_id, session_id, model, deployment,"
+                    " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ledger.span_id, ledger.task_id, ledger.agent, ledger.user_id, ledger.session_id, ledger.model,
+                     ledger.deployment, ledger.input_tokens, ledger.output_tokens, ledger.cached_tokens,
+                     ledger.cost_usd, int(ledger.priced), ledger.created_at),
+                )
+            )
+        await self.writer.write(*statements)
+
+    async def record_tool_call(self, call: ToolCallRecord) -> None:
+        """Record a finished tool call (durable)."""
+        await self.writer.write(
+            (
+                "INSERT OR REPLACE INTO tool_calls (span_id, task_id, tool, arguments, result, status, error_type,"
+                " error, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (call.span_id, call.task_id, call.tool, _dumps(call.arguments), _dumps(call.result), call.status,
+                 call.error_type, call.error, call.latency_ms, call.created_at),
+            )
+        )
+
+    def save_circuit_event(self, event: CircuitEventRecord) -> None:
+        """Queue a circuit transition."""
+        self.writer.enqueue(
+            "INSERT INTO circuit_events (deployment, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)",
+            (event.deployment, event.from_state, event.to_state, event.reason, event.at),
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def list_tasks(self, *, limit: int = 50, status: str | None = None, agent: str | None = None) -> list[TaskRecord]:
+        """Tasks, newest first."""
+        where, params = [], []
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if agent:
+            where.append("agent = ?")
+            params.append(agent)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._all(f"SELECT * FROM tasks {clause} ORDER BY created_at DESC LIMIT ?", (*params, limit))
+        return [_task(r) for r in rows]
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """A task by id, or by a unique id prefix."""
+        rows = await self._all("SELECT * FROM tasks WHERE id = ? OR id LIKE ? LIMIT 2", (task_id, task_id + "%"))
+        exact = [r for r in rows if r["id"] == task_id]
+        if exact:
+            return _task(exact[0])
+        return _task(rows[0]) if len(rows) == 1 else None
+
+    async def spans_for_task(self, task_id: str) -> list[SpanRecord]:
+        """Every span of a task, in start order."""
+        rows = await self._all("SELECT * FROM spans WHERE task_id = ? ORDER BY start_time", (task_id,))
+        return [
+            SpanRecord(r["span_id"], r["trace_id"], r["parent_id"], r["task_id"], r["name"], r["kind"], r["status"],
+                       r["start_time"], r["end_time"], json.loads(r["attributes"]), r["error"])
+            for r in rows
+        ]
+
+    async def llm_calls(self, *, task_id: str | None = None, limit: int = 1000) -> list[LLMCallRecord]:
+        """LLM calls, newest first, optionally of one task."""
+        clause, params = ("WHERE task_id = ?", (task_id,)) if task_id else ("", ())
+        rows = await self._all(f"SELECT * FROM llm_calls {clause} ORDER BY created_at DESC LIMIT ?", (*params, limit))
+        return [LLMCallRecord(**dict(r)) for r in rows]
+
+    async def ledger_rows(self, *, since: float = 0.0) -> list[LedgerRecord]:
+        """Ledger rows created at or after ``since``."""
+        rows = await self._all("SELECT * FROM ledger WHERE created_at >= ? ORDER BY id", (since,))
+        out = []
+        for r in rows:
+            d = dict(r)
+            d.pop("id")
+            d["priced"] = bool(d["priced"])
+            out.append(LedgerRecord(**d))
+        return out
+
+    async def costs_by(self, dimension: str, *, since: float = 0.0) -> list[CostRow]:
+        """Spend grouped by ``agent``, ``user``, ``model``, ``deployment`` or ``task``, largest first."""
+        column = COST_DIMENSIONS.get(dimension)
+        if column is None:
+            raise ValueError(f"cannot group costs by {dimension!r}; choose one of {', '.join(COST_DIMENSIONS)}")
+        rows = await self._all(
+            f"SELECT COALESCE({column}, '-') AS key, COUNT(*) AS calls, SUM(input_tokens), SUM(output_tokens),"
+            " SUM(cached_tokens), SUM(cost_usd), SUM(1 - priced) FROM ledger WHERE created_at >= ?"
+            " GROUP BY key ORDER BY SUM(cost_usd) DESC",
+            (since,),
+        )
+        return [CostRow(r[0], r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0.0, r[6] or 0) for r in rows]
+
+    async def circuit_events(self, *, limit: int = 200) -> list[CircuitEventRecord]:
+        """Recent circuit transitions, newest first."""
+        rows = await self._all(
+            "SELECT deployment, from_state, to_state, reason, at FROM circuit_events ORDER BY at DESC LIMIT ?", (limit,)
+        )
+        return [CircuitEventRecord(*r) for r in rows]
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
+        async with self._reader.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+
+def _task(r: aiosqlite.Row) -> TaskRecord:
+    d = dict(r)
+    d["input"] = json.loads(d["input"])
+    d["output"] = json.loads(d["output"]) if d["output"] is not None else None
+    return TaskRecord(**d)

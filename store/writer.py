@@ -1,0 +1,138 @@
+"""Group commit: one writer connection, many statements per transaction.
+
+Two kinds of write share one queue:
+
+- :meth:`Writer.enqueue` — fire and forget (span events). Written within
+  ``flush_interval`` or as soon as ``batch_max`` statements are waiting.
+- :meth:`Writer.write` — durable: returns only after the transaction holding the
+  statements has committed. Anything waiting goes into the same commit at once, so
+  durable writes do not wait for the flush interval.
+
+Statements of one :meth:`write` call always land in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+import structlog
+
+__all__ = ["Statement", "Writer"]
+
+log = structlog.get_logger("agentops.store")
+
+Statement = tuple[str, Sequence[Any]]
+"""SQL text and its parameters."""
+
+
+@dataclass
+class _Batch:
+    statements: list[Statement] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class Writer:
+    """The single writer of a database. Create it inside a running event loop."""
+
+    def __init__(self, conn: aiosqlite.Connection, batch_max: int = 500, flush_interval: float = 0.05) -> None:
+        self._conn = conn
+        self._batch_max = batch_max
+        self._interval = flush_interval
+        self._pending = _Batch()
+        self._wake = asyncio.Event()
+        self._urgent = False
+        self._closed = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="agentops-store-writer")
+        self.commits = 0
+        self.statements_written = 0
+
+    def enqueue(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue a statement; it is written in the next group commit."""
+        if self._closed:
+            raise RuntimeError("store writer is closed")
+        self._pending.statements.append((sql, params))
+        if len(self._pending.statements) >= self._batch_max:
+            self._urgent = True
+        self._wake.set()
+
+    async def write(self, *statements: Statement) -> None:
+        """Write statements and wait until they are committed (durable)."""
+        if self._closed:
+            raise RuntimeError("store writer is closed")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.statements.extend(statements)
+        self._pending.waiters.append(fut)
+        self._urgent = True
+        self._wake.set()
+        await asyncio.shield(fut)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        await self.write()
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._closed:
+            return
+        await self.flush()
+        self._closed = True
+        self._wake.set()
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if self._closed and not self._pending.statements and not self._pending.waiters:
+                return
+            if not self._urgent:
+                # Let more span events gather, unless a durable write arrives.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait_urgent(), self._interval)
+            batch, self._pending = self._pending, _Batch()
+            self._wake.clear()
+            self._urgent = False
+            try:
+                await self._commit(batch.statements)
+            except Exception as exc:  # noqa: BLE001 - reported to every waiter, writer keeps going
+                log.error("store write failed", error=str(exc), statements=len(batch.statements))
+                for fut in batch.waiters:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for fut in batch.waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    async def _wait_urgent(self) -> None:
+        while not self._urgent:
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _commit(self, statements: list[Statement]) -> None:
+        if not statements:
+            return
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Consecutive statements with the same SQL go to the driver in one call.
+            i = 0
+            while i < len(statements):
+                sql = statements[i][0]
+                j = i
+                while j < len(statements) and statements[j][0] == sql:
+                    j += 1
+                if j - i == 1:
+                    await self._conn.execute(sql, statements[i][1])
+                else:
+                    await self._conn.executemany(sql, [p for _, p in statements[i:j]])
+                i = j
+            await self._conn.execute("COMMIT")
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        self.statements_written += len(statements)
