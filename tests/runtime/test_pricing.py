@@ -1,0 +1,64 @@
+"""Costs in the ledger equal hand-computed figures from litellm's price map, cached tokens included."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentops.runtime import CallScope, Price, PriceBook, Usage
+from agentops.runtime.provider import load_litellm
+from agentops.runtime.tracing import new_trace_id
+
+SYSTEM = {"role": "system", "content": "You are a meticulous assistant. " * 40}
+
+
+async def test_ledger_cost_matches_the_price_map_with_cached_tokens(make_settings, make_runtime):
+    rt = await make_runtime(make_settings(routes={"default": {"chain": ["primary"]}}))
+    first = await rt.client.call([SYSTEM, {"role": "user", "content": "one"}], route="default",
+                                 scope=CallScope(new_trace_id()))
+    second = await rt.client.call([SYSTEM, {"role": "user", "content": "two"}], route="default",
+                                  scope=CallScope(new_trace_id()))
+    assert first.usage.cached_tokens == 0
+    assert second.usage.cached_tokens > 0  # the simulator saw the system prompt before
+
+    entry = load_litellm().model_cost["gpt-4o-mini"]
+    for r in (first, second):
+        u = r.usage
+        expected = ((u.input_tokens - u.cached_tokens) * entry["input_cost_per_token"]
+                    + u.cached_tokens * entry["cache_read_input_token_cost"]
+                    + u.output_tokens * entry["output_cost_per_token"])
+        assert r.cost_usd == pytest.approx(expected, rel=1e-12)
+    ledger = await rt.store.ledger_rows()
+    assert [row.cost_usd for row in ledger] == pytest.approx([first.cost_usd, second.cost_usd], rel=1e-12)
+    assert ledger[1].cached_tokens == second.usage.cached_tokens
+    # Cached tokens are cheaper, never counted twice: same tokens all uncached would cost more.
+    full = Price(entry["input_cost_per_token"], entry["output_cost_per_token"], entry["input_cost_per_token"])
+    assert second.cost_usd < full.cost(second.usage)
+
+
+async def test_price_override_from_config(make_settings, make_runtime):
+    rt = await make_runtime(make_settings(
+        routes={"default": {"chain": ["primary"]}},
+        prices={"gpt-4o-mini": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "cached_input_per_mtok": 0.5}},
+    ))
+    r = await rt.client.call([{"role": "user", "content": "hi"}], route="default", scope=CallScope(new_trace_id()))
+    assert r.cost_usd == pytest.approx(r.usage.input_tokens * 1e-6 + r.usage.output_tokens * 2e-6)
+
+
+async def test_an_unpriced_model_is_reported_not_free(make_settings, make_runtime):
+    rt = await make_runtime(make_settings(
+        deployments={"primary": {"model": "openai/house-model-7b", "api_base": "sim"}},
+        routes={"default": {"chain": ["primary"]}},
+    ))
+    r = await rt.client.call([{"role": "user", "content": "hi"}], route="default", scope=CallScope(new_trace_id()))
+    assert r.priced is False
+    rows = await rt.store.costs_by("model")
+    assert rows[0].unpriced_calls == 1
+
+
+def test_cached_tokens_are_a_subset_of_input_tokens():
+    book = PriceBook({"m": {"input_cost_per_token": 1.0, "output_cost_per_token": 10.0,
+                            "cache_read_input_token_cost": 0.1}})
+    cost, priced = book.cost("openai/m", Usage(input_tokens=100, output_tokens=5, cached_tokens=60))
+    assert priced
+    assert cost == pytest.approx(40 * 1.0 + 60 * 0.1 + 5 * 10.0)
+    assert book.cost("unknown", Usage(1, 1, 0)) == (0.0, False)
