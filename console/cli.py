@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agentops.console import render
 from agentops.runtime import (
     AgentOpsError,
     ConfigError,
@@ -27,8 +28,6 @@ from agentops.runtime import (
 )
 from agentops.runtime.logs import configure_logging
 
-from agentops.console import render
-
 __all__ = ["build_parser", "main"]
 
 
@@ -39,8 +38,7 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     p = argparse.ArgumentParser(prog="agentops", description="Local agent runtime and operations console.")
-    p.add_argument("--config", type=Path, default=None,
-                   help="config file (default: $AGENTOPS_CONFIG or ./config.toml)")
+    p.add_argument("--config", type=Path, default=None, help="config file (default: $AGENTOPS_CONFIG or ./config.toml)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -100,15 +98,13 @@ async def _sim(args: argparse.Namespace, settings: Settings) -> int:
     from agentops.runtime.simulator import serve_forever
 
     config = settings.simulator.model_copy(
-        update={k: v for k, v in (("port", args.port), ("seed", args.seed)) if v is not None})
+        update={k: v for k, v in (("port", args.port), ("seed", args.seed)) if v is not None}
+    )
 
     def ready(url: str) -> None:
         print(f"simulator listening on {url} (OpenAI-compatible: {url}/v1/chat/completions)", flush=True)
 
-    try:
-        await serve_forever(config, on_ready=ready)
-    except asyncio.CancelledError:
-        pass
+    await serve_forever(config, on_ready=ready)  # until Ctrl-C
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from agentops.runtime import CostRow, SpanRecord, TaskRecord
 
-__all__ = ["money", "parse_since", "span_tree", "table", "task_summary", "tasks_table", "costs_table"]
+__all__ = ["costs_table", "money", "parse_since", "span_tree", "table", "task_summary", "tasks_table"]
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,8 +64,10 @@ def task_summary(task: TaskRecord) -> str:
     """One line: status, steps, tokens, cost, latency, id."""
     cached = f" ({task.cached_tokens:,} cached)" if task.cached_tokens else ""
     tokens = task.input_tokens + task.output_tokens
-    line = (f"{task.status} · {task.steps} steps · {tokens:,} tokens{cached} · {money(task.cost_usd)}"
-            f" · {ms(task.latency_ms)} · task {task.id}")
+    line = (
+        f"{task.status} · {task.steps} steps · {tokens:,} tokens{cached} · {money(task.cost_usd)}"
+        f" · {ms(task.latency_ms)} · task {task.id}"
+    )
     if task.error:
         line += f"\n{task.error_type}: {task.error}"
     return line
@@ -74,8 +76,17 @@ def task_summary(task: TaskRecord) -> str:
 def tasks_table(tasks: Sequence[TaskRecord]) -> str:
     """Recent tasks as a table."""
     rows = [
-        (t.id[:12], t.agent, t.user_id or "-", t.status, t.steps, f"{t.input_tokens + t.output_tokens:,}",
-         money(t.cost_usd), ms(t.latency_ms), dt.datetime.fromtimestamp(t.created_at).strftime("%H:%M:%S"))
+        (
+            t.id[:12],
+            t.agent,
+            t.user_id or "-",
+            t.status,
+            t.steps,
+            f"{t.input_tokens + t.output_tokens:,}",
+            money(t.cost_usd),
+            ms(t.latency_ms),
+            dt.datetime.fromtimestamp(t.created_at).strftime("%H:%M:%S"),
+        )
         for t in tasks
     ]
     return table(["task", "agent", "user", "status", "steps", "tokens", "cost", "latency", "started"], rows)
@@ -83,11 +94,28 @@ def tasks_table(tasks: Sequence[TaskRecord]) -> str:
 
 def costs_table(rows: Sequence[CostRow], by: str) -> str:
     """Ledger spend grouped by one dimension, with a total line."""
-    body = [(r.key, r.calls, f"{r.input_tokens:,}", f"{r.cached_tokens:,}", f"{r.output_tokens:,}",
-             money(r.cost_usd) + (f" (+{r.unpriced_calls} unpriced)" if r.unpriced_calls else "")) for r in rows]
+    body = [
+        (
+            r.key,
+            r.calls,
+            f"{r.input_tokens:,}",
+            f"{r.cached_tokens:,}",
+            f"{r.output_tokens:,}",
+            money(r.cost_usd) + (f" (+{r.unpriced_calls} unpriced)" if r.unpriced_calls else ""),
+        )
+        for r in rows
+    ]
     total = sum(r.cost_usd for r in rows)
-    body.append(("total", sum(r.calls for r in rows), f"{sum(r.input_tokens for r in rows):,}",
-                 f"{sum(r.cached_tokens for r in rows):,}", f"{sum(r.output_tokens for r in rows):,}", money(total)))
+    body.append(
+        (
+            "total",
+            sum(r.calls for r in rows),
+            f"{sum(r.input_tokens for r in rows):,}",
+            f"{sum(r.cached_tokens for r in rows):,}",
+            f"{sum(r.output_tokens for r in rows):,}",
+            money(total),
+        )
+    )
     return table([by, "calls", "input", "cached", "output", "cost"], body)
 
 
@@ -118,9 +146,12 @@ def _describe(s: SpanRecord) -> str:
     parts = [f"{mark} {s.name}", dur]
     if s.kind == "llm" and s.status == "ok":
         cached = a.get("gen_ai.usage.cache_read.input_tokens") or 0
-        parts += [f"{a.get('agentops.deployment')} ({a.get('gen_ai.request.model')})",
-                  f"in {a.get('gen_ai.usage.input_tokens', 0)}" + (f" ({cached} cached)" if cached else ""),
-                  f"out {a.get('gen_ai.usage.output_tokens', 0)}", money(a.get("agentops.cost_usd") or 0.0)]
+        parts += [
+            f"{a.get('agentops.deployment')} ({a.get('gen_ai.request.model')})",
+            f"in {a.get('gen_ai.usage.input_tokens', 0)}" + (f" ({cached} cached)" if cached else ""),
+            f"out {a.get('gen_ai.usage.output_tokens', 0)}",
+            money(a.get("agentops.cost_usd") or 0.0),
+        ]
         if a.get("agentops.retries"):
             parts.append(f"{a['agentops.retries']} retries")
         if a.get("agentops.fallbacks"):

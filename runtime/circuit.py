@@ -14,14 +14,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from agentops.runtime.errors import CircuitOpenError
 
 __all__ = ["CircuitBreaker", "CircuitState", "Transition", "TransitionListener"]
 
 
-class CircuitState(str, Enum):
+class CircuitState(StrEnum):
     """The three states of a breaker."""
 
     CLOSED = "closed"

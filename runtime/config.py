@@ -169,9 +169,7 @@ def _default_routes() -> dict[str, RouteSettings]:
 class Settings(BaseSettings):
     """The whole configuration. Build it with :func:`load_settings`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AGENTOPS_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="AGENTOPS_", env_nested_delimiter="__", extra="forbid")
 
     store: StoreSettings = StoreSettings()
     retry: RetrySettings = RetrySettings()
@@ -216,9 +214,7 @@ class Settings(BaseSettings):
     @property
     def uses_simulator(self) -> bool:
         """True when any deployment points at the built-in simulator."""
-        return self.simulator.enabled and any(
-            d.api_base == SIMULATOR_API_BASE for d in self.deployments.values()
-        )
+        return self.simulator.enabled and any(d.api_base == SIMULATOR_API_BASE for d in self.deployments.values())
 
 
 def default_config_path() -> Path:

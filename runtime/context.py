@@ -100,14 +100,32 @@ class Context:
         self.totals.steps += 1
 
     @overload
-    async def llm(self, prompt: str | list[dict[str, Any]], *, output: type[M], system: str | None = ...,
-                  check: Check | None = ..., tools: Sequence[str] = ..., route: str | None = ...,
-                  name: str | None = ..., **params: Any) -> LLMResult[M]: ...
+    async def llm(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        output: type[M],
+        system: str | None = ...,
+        check: Check | None = ...,
+        tools: Sequence[str] = ...,
+        route: str | None = ...,
+        name: str | None = ...,
+        **params: Any,
+    ) -> LLMResult[M]: ...
 
     @overload
-    async def llm(self, prompt: str | list[dict[str, Any]], *, output: None = ..., system: str | None = ...,
-                  check: Check | None = ..., tools: Sequence[str] = ..., route: str | None = ...,
-                  name: str | None = ..., **params: Any) -> LLMResult[Any]: ...
+    async def llm(
+        self,
+        prompt: str | list[dict[str, Any]],
+        *,
+        output: None = ...,
+        system: str | None = ...,
+        check: Check | None = ...,
+        tools: Sequence[str] = ...,
+        route: str | None = ...,
+        name: str | None = ...,
+        **params: Any,
+    ) -> LLMResult[Any]: ...
 
     async def llm(
         self,
@@ -151,19 +169,35 @@ class Context:
         route = route or self.spec.route or self.default_route
         label = name or "llm"
         if output is None:
-            response = await client.call(messages, route=route, scope=self._scope(self.span.span_id), name=label, **params)
+            response = await client.call(
+                messages, route=route, scope=self._scope(self.span.span_id), name=label, **params
+            )
             self.totals.add(response)
             return LLMResult(response.text, None, response.tool_calls, response)
         return await self._gated(client, messages, output, check, route, label, params)
 
-    async def _gated(self, client: LLMClient, messages: list[dict[str, Any]], output: type[M], check: Check | None,
-                     route: str, label: str, params: dict[str, Any]) -> LLMResult[M]:
-        gate = self._tracer.start(f"gate {output.__name__}", "gate", trace_id=self.trace_id,
-                                  parent_id=self.span.span_id, task_id=self.task_id)
+    async def _gated(
+        self,
+        client: LLMClient,
+        messages: list[dict[str, Any]],
+        output: type[M],
+        check: Check | None,
+        route: str,
+        label: str,
+        params: dict[str, Any],
+    ) -> LLMResult[M]:
+        gate = self._tracer.start(
+            f"gate {output.__name__}", "gate", trace_id=self.trace_id, parent_id=self.span.span_id, task_id=self.task_id
+        )
         failures: list[str] = []
         for attempt in range(self.max_repairs + 1):
-            response = await client.call(messages, route=route, scope=self._scope(gate.span_id),
-                                         name=label if attempt == 0 else f"{label} (repair {attempt})", **params)
+            response = await client.call(
+                messages,
+                route=route,
+                scope=self._scope(gate.span_id),
+                name=label if attempt == 0 else f"{label} (repair {attempt})",
+                **params,
+            )
             self.totals.add(response)
             try:
                 value = validate_reply(response.text, output, check)
@@ -171,14 +205,21 @@ class Context:
                 failures.append(str(failure))
                 messages = [*messages, {"role": "assistant", "content": response.text or ""}, repair_message(failure)]
                 continue
-            self._tracer.end(gate, "ok", **{"agentops.gate.attempts": attempt + 1, "agentops.gate.failures": failures})
+            self._tracer.end(
+                gate, "ok", attrs={"agentops.gate.attempts": attempt + 1, "agentops.gate.failures": failures}
+            )
             return LLMResult(response.text, value, response.tool_calls, response)
         error = ValidationGateError(
             f"reply failed validation as {output.__name__} {len(failures)} time(s); last: {failures[-1]}",
-            attempts=len(failures), last_reply=response.text or "",
+            attempts=len(failures),
+            last_reply=response.text or "",
         )
-        self._tracer.end(gate, "error", str(error), **{"agentops.gate.attempts": len(failures),
-                                                        "agentops.gate.failures": failures})
+        self._tracer.end(
+            gate,
+            "error",
+            str(error),
+            attrs={"agentops.gate.attempts": len(failures), "agentops.gate.failures": failures},
+        )
         raise error
 
     async def tool(self, name: str, **arguments: Any) -> Any:
@@ -191,8 +232,14 @@ class Context:
         """
         self._step(f"tool {name}")
         spec = self._allowed(name)
-        span = self._tracer.start(f"tool {name}", "tool", trace_id=self.trace_id, parent_id=self.span.span_id,
-                                  task_id=self.task_id, **{"gen_ai.tool.name": name, "agentops.arguments": arguments})
+        span = self._tracer.start(
+            f"tool {name}",
+            "tool",
+            trace_id=self.trace_id,
+            parent_id=self.span.span_id,
+            task_id=self.task_id,
+            attrs={"gen_ai.tool.name": name, "agentops.arguments": arguments},
+        )
         started = time.monotonic()
         status, result, error, error_type = "ok", None, None, None
         try:
@@ -213,9 +260,12 @@ class Context:
             raise
         finally:
             latency = (time.monotonic() - started) * 1000.0
-            self._tracer.end(span, status, error, **{"agentops.result": result})
-            await self._store.record_tool_call(ToolCallRecord(span.span_id, self.task_id, name, arguments, status,
-                                                              latency, time.time(), result, error_type, error))
+            self._tracer.end(span, status, error, attrs={"agentops.result": result})
+            await self._store.record_tool_call(
+                ToolCallRecord(
+                    span.span_id, self.task_id, name, arguments, status, latency, time.time(), result, error_type, error
+                )
+            )
 
     def _allowed(self, name: str) -> Any:
         if name not in self.spec.tools:

@@ -46,8 +46,9 @@ class Control(Protocol):
         """Connection, readiness and headline figures."""
         ...
 
-    async def list_tasks(self, *, limit: int = 50, status: str | None = None,
-                         agent: str | None = None) -> list[TaskRecord]:
+    async def list_tasks(
+        self, *, limit: int = 50, status: str | None = None, agent: str | None = None
+    ) -> list[TaskRecord]:
         """Tasks, newest first."""
         ...
 
@@ -108,12 +109,17 @@ class LocalControl:
         running = len(await self._store.list_tasks(limit=10_000, status="running"))
         circuits = await self.circuits()
         return RuntimeStatus(
-            "in-process" if self.runtime else f"file {self._store.path}", self.runtime is not None,
-            self.runtime.ready if self.runtime else False, sum(1 for c in circuits if c.state == "open"), spend, running,
+            "in-process" if self.runtime else f"file {self._store.path}",
+            self.runtime is not None,
+            self.runtime.ready if self.runtime else False,
+            sum(1 for c in circuits if c.state == "open"),
+            spend,
+            running,
         )
 
-    async def list_tasks(self, *, limit: int = 50, status: str | None = None,
-                         agent: str | None = None) -> list[TaskRecord]:
+    async def list_tasks(
+        self, *, limit: int = 50, status: str | None = None, agent: str | None = None
+    ) -> list[TaskRecord]:
         """Tasks, newest first."""
         return await self._store.list_tasks(limit=limit, status=status, agent=agent)
 

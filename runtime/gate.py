@@ -46,9 +46,7 @@ def validate_reply(text: str | None, model: type[M], check: Check | None) -> M:
     try:
         value = model.model_validate_json(body)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
         raise GateFailure(f"the reply does not match the {model.__name__} schema: {problems}") from None
     if check is not None:
         try:

@@ -132,8 +132,12 @@ class LLMClient:
         started = time.monotonic()
         deadline = started + (deadline_s if deadline_s is not None else self.deadline_s)
         span = self._tracer.start(
-            name, "llm", trace_id=scope.trace_id, parent_id=scope.parent_span_id, task_id=scope.task_id,
-            **{"gen_ai.operation.name": "chat", "agentops.route": route, "gen_ai.input.messages": _clip(messages)},
+            name,
+            "llm",
+            trace_id=scope.trace_id,
+            parent_id=scope.parent_span_id,
+            task_id=scope.task_id,
+            attrs={"gen_ai.operation.name": "chat", "agentops.route": route, "gen_ai.input.messages": _clip(messages)},
         )
         progress = _Progress()
         try:
@@ -198,15 +202,23 @@ class LLMClient:
             probe = breaker.acquire()  # raises CircuitOpenError when open
             progress.attempts += 1
             attempt = self._tracer.start(
-                f"attempt {dep.name}", "attempt", trace_id=parent.trace_id, parent_id=parent.span_id,
-                task_id=parent.task_id, **{"agentops.deployment": dep.name, "gen_ai.request.model": dep.model,
-                                            "gen_ai.provider.name": dep.provider, "agentops.probe": probe},
+                f"attempt {dep.name}",
+                "attempt",
+                trace_id=parent.trace_id,
+                parent_id=parent.span_id,
+                task_id=parent.task_id,
+                attrs={
+                    "agentops.deployment": dep.name,
+                    "gen_ai.request.model": dep.model,
+                    "gen_ai.provider.name": dep.provider,
+                    "agentops.probe": probe,
+                },
             )
             try:
                 reply = await complete(dep, messages, timeout=min(dep.timeout_s, remaining), **params)
             except ProviderError as exc:
                 self._settle_breaker(breaker, exc, probe)
-                self._tracer.end(attempt, "error", str(exc), **{"http.response.status_code": exc.status})
+                self._tracer.end(attempt, "error", str(exc), attrs={"http.response.status_code": exc.status})
                 if not self.retry.should_retry(exc, retries):
                     raise
                 wait = self.retry.delay(exc, retries)
@@ -232,42 +244,89 @@ class LLMClient:
             breaker.record_failure(exc.kind + ": " + str(exc)[:120], probe)
 
     async def _record_success(
-        self, span: Span, scope: CallScope, route: str, progress: _Progress, dep: Deployment,
-        reply: ProviderReply, started: float,
+        self,
+        span: Span,
+        scope: CallScope,
+        route: str,
+        progress: _Progress,
+        dep: Deployment,
+        reply: ProviderReply,
+        started: float,
     ) -> LLMResponse:
         latency_ms = (time.monotonic() - started) * 1000.0
         cost, priced = self.prices.cost(dep.price_model or dep.model, reply.usage)
         fallbacks = len(progress.deployments_tried) - 1
         self._tracer.end(
-            span, "ok",
-            **{
-                "agentops.deployment": dep.name, "gen_ai.request.model": dep.model,
-                "gen_ai.provider.name": dep.provider, "gen_ai.response.model": reply.response_model,
+            span,
+            "ok",
+            attrs={
+                "agentops.deployment": dep.name,
+                "gen_ai.request.model": dep.model,
+                "gen_ai.provider.name": dep.provider,
+                "gen_ai.response.model": reply.response_model,
                 "gen_ai.usage.input_tokens": reply.usage.input_tokens,
                 "gen_ai.usage.output_tokens": reply.usage.output_tokens,
                 "gen_ai.usage.cache_read.input_tokens": reply.usage.cached_tokens,
                 "gen_ai.response.finish_reasons": [reply.finish_reason],
                 "gen_ai.output.messages": _clip_text(reply.text),
                 "agentops.tool_calls": [{"name": t.name, "arguments": t.arguments} for t in reply.tool_calls],
-                "agentops.cost_usd": cost, "agentops.priced": priced, "agentops.attempts": progress.attempts,
-                "agentops.retries": progress.retries, "agentops.fallbacks": fallbacks,
+                "agentops.cost_usd": cost,
+                "agentops.priced": priced,
+                "agentops.attempts": progress.attempts,
+                "agentops.retries": progress.retries,
+                "agentops.fallbacks": fallbacks,
                 "agentops.deployments_tried": progress.deployments_tried,
             },
         )
         now = time.time()
         call = LLMCallRecord(
-            span.span_id, scope.trace_id, scope.task_id, route, dep.model, dep.name, "ok", progress.attempts,
-            progress.retries, fallbacks, latency_ms, reply.usage.input_tokens, reply.usage.output_tokens,
-            reply.usage.cached_tokens, cost, now,
+            span.span_id,
+            scope.trace_id,
+            scope.task_id,
+            route,
+            dep.model,
+            dep.name,
+            "ok",
+            progress.attempts,
+            progress.retries,
+            fallbacks,
+            latency_ms,
+            reply.usage.input_tokens,
+            reply.usage.output_tokens,
+            reply.usage.cached_tokens,
+            cost,
+            now,
         )
         ledger = LedgerRecord(
-            span.span_id, dep.model, dep.name, reply.usage.input_tokens, reply.usage.output_tokens,
-            reply.usage.cached_tokens, cost, priced, now, scope.task_id, scope.agent, scope.user_id, scope.session_id,
+            span.span_id,
+            dep.model,
+            dep.name,
+            reply.usage.input_tokens,
+            reply.usage.output_tokens,
+            reply.usage.cached_tokens,
+            cost,
+            priced,
+            now,
+            scope.task_id,
+            scope.agent,
+            scope.user_id,
+            scope.session_id,
         )
         await self._store.record_llm_call(call, ledger)
         return LLMResponse(
-            reply.text, reply.tool_calls, reply.usage, dep.model, dep.name, cost, priced, progress.attempts,
-            progress.retries, fallbacks, latency_ms, span.span_id, reply.finish_reason,
+            reply.text,
+            reply.tool_calls,
+            reply.usage,
+            dep.model,
+            dep.name,
+            cost,
+            priced,
+            progress.attempts,
+            progress.retries,
+            fallbacks,
+            latency_ms,
+            span.span_id,
+            reply.finish_reason,
         )
 
     async def _record_failure(
@@ -275,16 +334,36 @@ class LLMClient:
     ) -> None:
         latency_ms = (time.monotonic() - started) * 1000.0
         self._tracer.end(
-            span, "error", str(exc),
-            **{"error.type": type(exc).__name__, "agentops.attempts": progress.attempts,
-               "agentops.retries": progress.retries, "agentops.deployments_tried": progress.deployments_tried},
+            span,
+            "error",
+            str(exc),
+            attrs={
+                "error.type": type(exc).__name__,
+                "agentops.attempts": progress.attempts,
+                "agentops.retries": progress.retries,
+                "agentops.deployments_tried": progress.deployments_tried,
+            },
         )
         await self._store.record_llm_call(
             LLMCallRecord(
-                span.span_id, scope.trace_id, scope.task_id, route, None,
-                progress.deployments_tried[-1] if progress.deployments_tried else None, "error",
-                progress.attempts, progress.retries, max(0, len(progress.deployments_tried) - 1), latency_ms,
-                0, 0, 0, 0.0, time.time(), type(exc).__name__, str(exc)[:2000],
+                span.span_id,
+                scope.trace_id,
+                scope.task_id,
+                route,
+                None,
+                progress.deployments_tried[-1] if progress.deployments_tried else None,
+                "error",
+                progress.attempts,
+                progress.retries,
+                max(0, len(progress.deployments_tried) - 1),
+                latency_ms,
+                0,
+                0,
+                0,
+                0.0,
+                time.time(),
+                type(exc).__name__,
+                str(exc)[:2000],
             ),
             None,
         )

@@ -34,7 +34,9 @@ class Price:
     def cost(self, usage: Usage) -> float:
         """The cost of ``usage`` at this price."""
         cached = min(usage.cached_tokens, usage.input_tokens)
-        return (usage.input_tokens - cached) * self.input + cached * self.cached_input + usage.output_tokens * self.output
+        return (
+            (usage.input_tokens - cached) * self.input + cached * self.cached_input + usage.output_tokens * self.output
+        )
 
 
 class PriceBook:
@@ -45,7 +47,9 @@ class PriceBook:
         overrides: model name -> (input, output, cached input) in USD per million tokens.
     """
 
-    def __init__(self, model_cost: dict[str, Any], overrides: dict[str, tuple[float, float, float | None]] | None = None) -> None:
+    def __init__(
+        self, model_cost: dict[str, Any], overrides: dict[str, tuple[float, float, float | None]] | None = None
+    ) -> None:
         self._map = model_cost
         self._overrides = overrides or {}
         self._cache: dict[str, Price | None] = {}
@@ -84,9 +88,9 @@ class PriceBook:
         entry = self._entry(model)
         if entry is None:
             return None
-        i = entry.get("input_cost_per_token")
-        o = entry.get("output_cost_per_token")
-        if i is None or o is None:
+        per_in = entry.get("input_cost_per_token")
+        per_out = entry.get("output_cost_per_token")
+        if per_in is None or per_out is None:
             return None
-        c = entry.get("cache_read_input_token_cost")
-        return Price(float(i), float(o), float(c) if c is not None else float(i))
+        per_cached = entry.get("cache_read_input_token_cost")
+        return Price(float(per_in), float(per_out), float(per_cached if per_cached is not None else per_in))

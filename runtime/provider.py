@@ -29,7 +29,15 @@ from agentops.runtime.errors import (
 from agentops.runtime.pricing import Usage
 from agentops.runtime.retry import is_transient_status
 
-__all__ = ["Deployment", "ProviderReply", "ToolCall", "complete", "litellm_loaded", "load_litellm", "load_litellm_async"]
+__all__ = [
+    "Deployment",
+    "ProviderReply",
+    "ToolCall",
+    "complete",
+    "litellm_loaded",
+    "load_litellm",
+    "load_litellm_async",
+]
 
 _lock = threading.Lock()
 _litellm: ModuleType | None = None
@@ -48,7 +56,8 @@ def load_litellm() -> ModuleType:
             # overhead we do not need (see docs/performance.md).
             litellm.suppress_debug_info = True
             litellm.telemetry = False
-            litellm.drop_params = True
+            # Not litellm.drop_params: with it, a 422 from the provider makes acompletion
+            # return None instead of raising (litellm 1.110.2).
             litellm.num_retries = 0
             litellm.success_callback = []
             litellm.failure_callback = []
@@ -117,7 +126,9 @@ class ProviderReply:
     response_model: str | None
 
 
-async def complete(deployment: Deployment, messages: list[dict[str, Any]], timeout: float, **params: Any) -> ProviderReply:
+async def complete(
+    deployment: Deployment, messages: list[dict[str, Any]], timeout: float, **params: Any
+) -> ProviderReply:
     """One attempt, no retries, against one deployment.
 
     Raises:
@@ -137,7 +148,7 @@ async def complete(deployment: Deployment, messages: list[dict[str, Any]], timeo
         )
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every litellm failure is mapped below
+    except Exception as exc:
         raise map_error(exc, deployment.name) from exc
     return _reply(resp, deployment.name)
 

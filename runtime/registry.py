@@ -42,7 +42,11 @@ class ToolSpec:
         """The tool as an OpenAI ``tools`` entry."""
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": self.args_model.model_json_schema()},
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.args_model.model_json_schema(),
+            },
         }
 
 
@@ -145,7 +149,12 @@ def agent(
 
     def wrap(fn: F) -> F:
         spec = AgentSpec(
-            name or fn.__name__, fn, _first_model(fn, 1), frozenset(tools), max_steps, route,
+            name or fn.__name__,
+            fn,
+            _first_model(fn, 1),
+            frozenset(tools),
+            max_steps,
+            route,
             (inspect.getdoc(fn) or "").split("\n", 1)[0],
         )
         (registry or default_registry).add_agent(spec)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from agentops.runtime.errors import AgentOpsError, TransientProviderError
 
-__all__ = ["RetryPolicy", "TRANSIENT_STATUSES", "PERMANENT_STATUSES", "is_transient_status"]
+__all__ = ["PERMANENT_STATUSES", "TRANSIENT_STATUSES", "RetryPolicy", "is_transient_status"]
 
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429})
 """4xx statuses worth retrying; every 5xx is transient too."""
@@ -56,6 +56,6 @@ class RetryPolicy:
         """
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_cap_s)
+            return min(max(float(retry_after), 0.0), self.retry_after_cap_s)
         ceiling = min(self.max_delay_s, self.base_delay_s * (2**retries_done))
         return self.rng.uniform(0.0, ceiling)

@@ -87,8 +87,12 @@ class Runtime:
             self.registry.check()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        self.store = await Store.open(s.store.path, synchronous=s.store.synchronous, batch_max=s.store.batch_max,
-                                      flush_interval=s.store.flush_interval_ms / 1000.0)
+        self.store = await Store.open(
+            s.store.path,
+            synchronous=s.store.synchronous,
+            batch_max=s.store.batch_max,
+            flush_interval=s.store.flush_interval_ms / 1000.0,
+        )
         if s.uses_simulator:
             self.simulator = Simulator(s.simulator)
             await self.simulator.start()
@@ -146,8 +150,7 @@ class Runtime:
                 key = os.environ.get(d.api_key_env)
                 if key is None and d.api_base != SIMULATOR_API_BASE:
                     log.warning("api key variable not set", deployment=name, variable=d.api_key_env)
-            out[name] = Deployment(name, d.model, api_base, key, d.timeout_s, d.context_window,
-                                   d.price_as or d.model)
+            out[name] = Deployment(name, d.model, api_base, key, d.timeout_s, d.context_window, d.price_as or d.model)
         return out
 
     async def _load_providers(self) -> None:
@@ -159,21 +162,39 @@ class Runtime:
                 {m: (p.input_per_mtok, p.output_per_mtok, p.cached_input_per_mtok) for m, p in s.prices.items()},
             )
             deployments = {
-                n: d if d.context_window else Deployment(
-                    d.name, d.model, d.api_base, d.api_key, d.timeout_s, prices.context_window(d.price_model), d.price_model)
+                n: d
+                if d.context_window
+                else Deployment(
+                    d.name,
+                    d.model,
+                    d.api_base,
+                    d.api_key,
+                    d.timeout_s,
+                    prices.context_window(d.price_model),
+                    d.price_model,
+                )
                 for n, d in self._deployments.items()
             }
             for d in deployments.values():
                 if prices.price(d.price_model) is None:
-                    log.warning("no price known for model; its calls are recorded as unpriced", deployment=d.name,
-                                model=d.price_model)
+                    log.warning(
+                        "no price known for model; its calls are recorded as unpriced",
+                        deployment=d.name,
+                        model=d.price_model,
+                    )
             routes = {n: Route(n, tuple(r.chain), r.fallback_on_permanent) for n, r in s.routes.items()}
             assert self.store is not None
             self._client = LLMClient(
-                deployments=deployments, routes=routes, breakers=self.breakers,
-                retry=RetryPolicy(s.retry.max_retries, s.retry.base_delay_s, s.retry.max_delay_s,
-                                  s.retry.retry_after_cap_s),
-                prices=prices, tracer=Tracer(self.store, self.bus), store=self.store, deadline_s=s.retry.deadline_s,
+                deployments=deployments,
+                routes=routes,
+                breakers=self.breakers,
+                retry=RetryPolicy(
+                    s.retry.max_retries, s.retry.base_delay_s, s.retry.max_delay_s, s.retry.retry_after_cap_s
+                ),
+                prices=prices,
+                tracer=Tracer(self.store, self.bus),
+                store=self.store,
+                deadline_s=s.retry.deadline_s,
             )
             self._deployments = deployments
             self.bus.publish("runtime.ready")
@@ -184,13 +205,24 @@ class Runtime:
             self._ready.set()
 
     def _on_transition(self, t: Transition) -> None:
-        log.warning("circuit transition", deployment=t.deployment, from_state=t.from_state.value,
-                    to_state=t.to_state.value, reason=t.reason)
+        log.warning(
+            "circuit transition",
+            deployment=t.deployment,
+            from_state=t.from_state.value,
+            to_state=t.to_state.value,
+            reason=t.reason,
+        )
         if self.store is not None:
             self.store.save_circuit_event(
-                CircuitEventRecord(t.deployment, t.from_state.value, t.to_state.value, t.reason, t.at))
-        self.bus.publish("circuit.transition", deployment=t.deployment, from_state=t.from_state.value,
-                         to_state=t.to_state.value, reason=t.reason)
+                CircuitEventRecord(t.deployment, t.from_state.value, t.to_state.value, t.reason, t.at)
+            )
+        self.bus.publish(
+            "circuit.transition",
+            deployment=t.deployment,
+            from_state=t.from_state.value,
+            to_state=t.to_state.value,
+            reason=t.reason,
+        )
 
     # -- queries --------------------------------------------------------------------------
 
@@ -203,14 +235,27 @@ class Runtime:
             state = b.state
             if state is CircuitState.OPEN and b.retry_in() == 0:
                 state = CircuitState.HALF_OPEN  # the next call will be a probe
-            out.append(CircuitStatus(name, d.model, self.settings.deployments[name].api_base, state.value, calls,
-                                     failed, b.calls_total, b.failures_total, b.last_error, b.retry_in()))
+            out.append(
+                CircuitStatus(
+                    name,
+                    d.model,
+                    self.settings.deployments[name].api_base,
+                    state.value,
+                    calls,
+                    failed,
+                    b.calls_total,
+                    b.failures_total,
+                    b.last_error,
+                    b.retry_in(),
+                )
+            )
         return out
 
     # -- tasks ----------------------------------------------------------------------------
 
-    async def run(self, agent: str, input: Any, *, user_id: str | None = None,
-                  session_id: str | None = None) -> TaskRecord:
+    async def run(
+        self, agent: str, input: Any, *, user_id: str | None = None, session_id: str | None = None
+    ) -> TaskRecord:
         """Run one task to its end and return its record (status ``succeeded`` or ``failed``).
 
         Raises:
@@ -223,22 +268,42 @@ class Runtime:
             try:
                 value = spec.input_model.model_validate(input)
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}"
-                                     for e in exc.errors()[:5])
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+                )
                 raise TaskInputError(f"input for agent {agent!r} is invalid: {problems}") from None
         assert self.store is not None
         now = time.time()
-        task = TaskRecord(uuid.uuid4().hex[:16], agent, "running", input, new_trace_id(), now, user_id, session_id,
-                          started_at=now)
+        task = TaskRecord(
+            uuid.uuid4().hex[:16], agent, "running", input, new_trace_id(), now, user_id, session_id, started_at=now
+        )
         await self.store.insert_task(task)
         tracer = Tracer(self.store, self.bus)
-        span = tracer.start(f"task {agent}", "task", trace_id=task.trace_id, task_id=task.id,
-                            **{"agentops.agent": agent, "enduser.id": user_id, "session.id": session_id})
+        span = tracer.start(
+            f"task {agent}",
+            "task",
+            trace_id=task.trace_id,
+            task_id=task.id,
+            attrs={"agentops.agent": agent, "enduser.id": user_id, "session.id": session_id},
+        )
         self.bus.publish("task.started", task_id=task.id, agent=agent, user_id=user_id, trace_id=task.trace_id)
         s = self.settings
-        ctx = Context(task.id, task.trace_id, spec, user_id, session_id, span, spec.max_steps or s.runtime.max_steps,
-                      s.runtime.default_route, s.gate.max_repairs, s.runtime.tool_timeout_s, self.wait_ready, tracer,
-                      self.store, self.registry)
+        ctx = Context(
+            task.id,
+            task.trace_id,
+            spec,
+            user_id,
+            session_id,
+            span,
+            spec.max_steps or s.runtime.max_steps,
+            s.runtime.default_route,
+            s.gate.max_repairs,
+            s.runtime.tool_timeout_s,
+            self.wait_ready,
+            tracer,
+            self.store,
+            self.registry,
+        )
         with structlog.contextvars.bound_contextvars(task_id=task.id, trace_id=task.trace_id):
             try:
                 result = await spec.fn(ctx, value)
@@ -250,16 +315,27 @@ class Runtime:
             except asyncio.CancelledError:
                 task.status, task.error_type, task.error = "cancelled", "CancelledError", "cancelled"
                 raise
-            except Exception as exc:  # noqa: BLE001 - an agent's own bug fails its task, not the runtime
+            except Exception as exc:
                 task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
                 log.exception("agent raised")
             finally:
                 t = ctx.totals
                 task.steps, task.input_tokens, task.output_tokens = t.steps, t.input_tokens, t.output_tokens
                 task.cached_tokens, task.cost_usd, task.finished_at = t.cached_tokens, t.cost_usd, time.time()
-                tracer.end(span, "ok" if task.status == "succeeded" else "error", task.error,
-                           **{"agentops.steps": t.steps, "agentops.cost_usd": t.cost_usd})
+                tracer.end(
+                    span,
+                    "ok" if task.status == "succeeded" else "error",
+                    task.error,
+                    attrs={"agentops.steps": t.steps, "agentops.cost_usd": t.cost_usd},
+                )
                 await asyncio.shield(self.store.finish_task(task))
-                self.bus.publish("task.finished", task_id=task.id, agent=agent, status=task.status,
-                                 cost_usd=task.cost_usd, steps=task.steps, error_type=task.error_type)
+                self.bus.publish(
+                    "task.finished",
+                    task_id=task.id,
+                    agent=agent,
+                    status=task.status,
+                    cost_usd=task.cost_usd,
+                    steps=task.steps,
+                    error_type=task.error_type,
+                )
         return task

@@ -54,8 +54,17 @@ class Span:
     def record(self) -> SpanRecord:
         """The span as the store keeps it."""
         return SpanRecord(
-            self.span_id, self.trace_id, self.parent_id, self.task_id, self.name, self.kind,
-            self.status, self.start_time, self.end_time, dict(self.attributes), self.error,
+            self.span_id,
+            self.trace_id,
+            self.parent_id,
+            self.task_id,
+            self.name,
+            self.kind,
+            self.status,
+            self.start_time,
+            self.end_time,
+            dict(self.attributes),
+            self.error,
         )
 
 
@@ -74,26 +83,41 @@ class Tracer:
         trace_id: str,
         parent_id: str | None = None,
         task_id: str | None = None,
-        **attributes: Any,
+        attrs: dict[str, Any] | None = None,
     ) -> Span:
-        """Open a span."""
-        span = Span(new_span_id(), trace_id, parent_id, task_id, name, kind, time.time(), attributes)
+        """Open a span with its first attributes (OpenTelemetry names where one exists)."""
+        span = Span(new_span_id(), trace_id, parent_id, task_id, name, kind, time.time(), dict(attrs or {}))
         self._store.save_span(span.record())
         self._bus.publish(
-            "span.started", span_id=span.span_id, parent_id=parent_id, trace_id=trace_id,
-            task_id=task_id, name=name, kind=kind,
+            "span.started",
+            span_id=span.span_id,
+            parent_id=parent_id,
+            trace_id=trace_id,
+            task_id=task_id,
+            name=name,
+            kind=kind,
         )
         return span
 
-    def end(self, span: Span, status: str = "ok", error: str | None = None, **attributes: Any) -> None:
+    def end(
+        self, span: Span, status: str = "ok", error: str | None = None, attrs: dict[str, Any] | None = None
+    ) -> None:
         """Close a span with its final status and any last attributes."""
         span.end_time = time.time()
         span.status = status
         span.error = error
-        span.attributes.update(attributes)
+        if attrs:
+            span.attributes.update(attrs)
         self._store.save_span(span.record())
         self._bus.publish(
-            "span.ended", span_id=span.span_id, parent_id=span.parent_id, trace_id=span.trace_id,
-            task_id=span.task_id, name=span.name, kind=span.kind, status=status, error=error,
+            "span.ended",
+            span_id=span.span_id,
+            parent_id=span.parent_id,
+            trace_id=span.trace_id,
+            task_id=span.task_id,
+            name=span.name,
+            kind=span.kind,
+            status=status,
+            error=error,
             duration_ms=span.duration_ms,
         )

@@ -56,8 +56,7 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     migrations = available_migrations()
     if current > len(migrations):
         raise RuntimeError(
-            f"database schema version {current} is newer than this agentops "
-            f"(knows {len(migrations)}); upgrade agentops"
+            f"database schema version {current} is newer than this agentops (knows {len(migrations)}); upgrade agentops"
         )
     for migration in migrations[current:]:
         # executescript would commit on its own; run the statements in one explicit transaction.

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CircuitEventRecord", "CostRow", "LLMCallRecord", "LedgerRecord", "SpanRecord", "TaskRecord", "ToolCallRecord"]
+__all__ = [
+    "CircuitEventRecord",
+    "CostRow",
+    "LLMCallRecord",
+    "LedgerRecord",
+    "SpanRecord",
+    "TaskRecord",
+    "ToolCallRecord",
+]
 
 
 @dataclass

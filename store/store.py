@@ -50,7 +50,9 @@ class Store:
     Open with :meth:`open`; close with :meth:`close` (which writes what is queued).
     """
 
-    def __init__(self, path: Path, writer_conn: aiosqlite.Connection, reader: aiosqlite.Connection, writer: Writer) -> None:
+    def __init__(
+        self, path: Path, writer_conn: aiosqlite.Connection, reader: aiosqlite.Connection, writer: Writer
+    ) -> None:
         self.path = path
         self._wconn = writer_conn
         self._reader = reader
@@ -87,8 +89,17 @@ class Store:
             (
                 "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, started_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (task.id, task.agent, task.user_id, task.session_id, task.status, _dumps(task.input),
-                 task.trace_id, task.created_at, task.started_at),
+                (
+                    task.id,
+                    task.agent,
+                    task.user_id,
+                    task.session_id,
+                    task.status,
+                    _dumps(task.input),
+                    task.trace_id,
+                    task.created_at,
+                    task.started_at,
+                ),
             )
         )
 
@@ -98,8 +109,19 @@ class Store:
             (
                 "UPDATE tasks SET status=?, output=?, error_type=?, error=?, steps=?, input_tokens=?,"
                 " output_tokens=?, cached_tokens=?, cost_usd=?, finished_at=? WHERE id=?",
-                (task.status, _dumps(task.output), task.error_type, task.error, task.steps, task.input_tokens,
-                 task.output_tokens, task.cached_tokens, task.cost_usd, task.finished_at, task.id),
+                (
+                    task.status,
+                    _dumps(task.output),
+                    task.error_type,
+                    task.error,
+                    task.steps,
+                    task.input_tokens,
+                    task.output_tokens,
+                    task.cached_tokens,
+                    task.cost_usd,
+                    task.finished_at,
+                    task.id,
+                ),
             )
         )
 
@@ -108,8 +130,19 @@ class Store:
         self.writer.enqueue(
             "INSERT OR REPLACE INTO spans (span_id, trace_id, parent_id, task_id, name, kind, status,"
             " start_time, end_time, attributes, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (span.span_id, span.trace_id, span.parent_id, span.task_id, span.name, span.kind, span.status,
-             span.start_time, span.end_time, _dumps(span.attributes), span.error),
+            (
+                span.span_id,
+                span.trace_id,
+                span.parent_id,
+                span.task_id,
+                span.name,
+                span.kind,
+                span.status,
+                span.start_time,
+                span.end_time,
+                _dumps(span.attributes),
+                span.error,
+            ),
         )
 
     async def record_llm_call(self, call: LLMCallRecord, ledger: LedgerRecord | None) -> None:
@@ -119,10 +152,26 @@ class Store:
                 "INSERT OR REPLACE INTO llm_calls (span_id, task_id, trace_id, route, model, deployment, status,"
                 " attempts, retries, fallbacks, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,"
                 " error_type, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.span_id, call.task_id, call.trace_id, call.route, call.model, call.deployment, call.status,
-                 call.attempts, call.retries, call.fallbacks, call.latency_ms, call.input_tokens,
-                 call.output_tokens, call.cached_tokens, call.cost_usd, call.error_type, call.error,
-                 call.created_at),
+                (
+                    call.span_id,
+                    call.task_id,
+                    call.trace_id,
+                    call.route,
+                    call.model,
+                    call.deployment,
+                    call.status,
+                    call.attempts,
+                    call.retries,
+                    call.fallbacks,
+                    call.latency_ms,
+                    call.input_tokens,
+                    call.output_tokens,
+                    call.cached_tokens,
+                    call.cost_usd,
+                    call.error_type,
+                    call.error,
+                    call.created_at,
+                ),
             )
         ]
         if ledger is not None:
@@ -131,9 +180,21 @@ class Store:
                     "INSERT OR IGNORE INTO ledger (span_id, task_id, agent, user_id, session_id, model, deployment,"
                     " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ledger.span_id, ledger.task_id, ledger.agent, ledger.user_id, ledger.session_id, ledger.model,
-                     ledger.deployment, ledger.input_tokens, ledger.output_tokens, ledger.cached_tokens,
-                     ledger.cost_usd, int(ledger.priced), ledger.created_at),
+                    (
+                        ledger.span_id,
+                        ledger.task_id,
+                        ledger.agent,
+                        ledger.user_id,
+                        ledger.session_id,
+                        ledger.model,
+                        ledger.deployment,
+                        ledger.input_tokens,
+                        ledger.output_tokens,
+                        ledger.cached_tokens,
+                        ledger.cost_usd,
+                        int(ledger.priced),
+                        ledger.created_at,
+                    ),
                 )
             )
         await self.writer.write(*statements)
@@ -144,8 +205,18 @@ class Store:
             (
                 "INSERT OR REPLACE INTO tool_calls (span_id, task_id, tool, arguments, result, status, error_type,"
                 " error, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (call.span_id, call.task_id, call.tool, _dumps(call.arguments), _dumps(call.result), call.status,
-                 call.error_type, call.error, call.latency_ms, call.created_at),
+                (
+                    call.span_id,
+                    call.task_id,
+                    call.tool,
+                    _dumps(call.arguments),
+                    _dumps(call.result),
+                    call.status,
+                    call.error_type,
+                    call.error,
+                    call.latency_ms,
+                    call.created_at,
+                ),
             )
         )
 
@@ -158,7 +229,9 @@ class Store:
 
     # -- reads ----------------------------------------------------------------------------
 
-    async def list_tasks(self, *, limit: int = 50, status: str | None = None, agent: str | None = None) -> list[TaskRecord]:
+    async def list_tasks(
+        self, *, limit: int = 50, status: str | None = None, agent: str | None = None
+    ) -> list[TaskRecord]:
         """Tasks, newest first."""
         where, params = [], []
         if status:
@@ -183,8 +256,19 @@ class Store:
         """Every span of a task, in start order."""
         rows = await self._all("SELECT * FROM spans WHERE task_id = ? ORDER BY start_time", (task_id,))
         return [
-            SpanRecord(r["span_id"], r["trace_id"], r["parent_id"], r["task_id"], r["name"], r["kind"], r["status"],
-                       r["start_time"], r["end_time"], json.loads(r["attributes"]), r["error"])
+            SpanRecord(
+                r["span_id"],
+                r["trace_id"],
+                r["parent_id"],
+                r["task_id"],
+                r["name"],
+                r["kind"],
+                r["status"],
+                r["start_time"],
+                r["end_time"],
+                json.loads(r["attributes"]),
+                r["error"],
+            )
             for r in rows
         ]
 

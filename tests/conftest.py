@@ -30,10 +30,19 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
         base: dict[str, Any] = {
             "store": {"path": str(tmp_path / "agentops.db"), "flush_interval_ms": 5},
             "retry": {"max_retries": 3, "base_delay_s": 0.01, "max_delay_s": 0.05, "deadline_s": 10.0},
-            "circuit": {"min_calls": 4, "consecutive_failures": 3, "cooldown_s": 0.3, "window_s": 30.0,
-                        "close_after": 1},
-            "simulator": {"enabled": True, "seed": 1, "default": {"latency_ms": 0, "latency_sigma": 0},
-                          "models": models or {}},
+            "circuit": {
+                "min_calls": 4,
+                "consecutive_failures": 3,
+                "cooldown_s": 0.3,
+                "window_s": 30.0,
+                "close_after": 1,
+            },
+            "simulator": {
+                "enabled": True,
+                "seed": 1,
+                "default": {"latency_ms": 0, "latency_sigma": 0},
+                "models": models or {},
+            },
         }
         for key, value in sections.items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -52,20 +52,31 @@ def draft_is_usable(draft: Draft) -> str | None:
 @agent(max_steps=5)
 async def drafting(ctx: Context, brief: Brief) -> dict[str, Any]:
     """Write a short announcement for an audience, one checked step at a time."""
-    outline = (await ctx.llm(
-        f"Outline a short announcement about {brief.topic} for {brief.audience}.",
-        system="You plan short texts. Reply with JSON: a title and 1-6 points.",
-        output=Outline, check=outline_is_usable, name="outline", temperature=0,
-    )).output
+    outline = (
+        await ctx.llm(
+            f"Outline a short announcement about {brief.topic} for {brief.audience}.",
+            system="You plan short texts. Reply with JSON: a title and 1-6 points.",
+            output=Outline,
+            check=outline_is_usable,
+            name="outline",
+            temperature=0,
+        )
+    ).output
     assert outline is not None
-    draft = (await ctx.llm(
-        f"Write the announcement '{outline.title}' covering: " + "; ".join(outline.points),
-        system="You write clear, friendly announcements. Reply with JSON: title and body.",
-        output=Draft, check=draft_is_usable, name="draft", temperature=0,
-    )).output
+    draft = (
+        await ctx.llm(
+            f"Write the announcement '{outline.title}' covering: " + "; ".join(outline.points),
+            system="You write clear, friendly announcements. Reply with JSON: title and body.",
+            output=Draft,
+            check=draft_is_usable,
+            name="draft",
+            temperature=0,
+        )
+    ).output
     assert draft is not None
     polished = await ctx.llm(
         f"Polish this for {brief.audience}, keeping it short:\n\n{draft.body}",
-        system="You are a careful copy editor.", name="polish",
+        system="You are a careful copy editor.",
+        name="polish",
     )
     return {"title": draft.title, "outline": outline.points, "text": polished.text or draft.body}

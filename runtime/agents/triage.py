@@ -58,16 +58,22 @@ def _digest(text: str) -> int:
 async def lookup_invoice(args: InvoiceQuery) -> dict[str, Any]:
     """Look up a customer's latest invoice."""
     n = _digest(args.customer_id)
-    return {"customer_id": args.customer_id, "invoice": f"INV-{n % 100000:05d}",
-            "amount_usd": round(20 + (n % 18000) / 100, 2), "status": ("paid", "due", "overdue")[n % 3]}
+    return {
+        "customer_id": args.customer_id,
+        "invoice": f"INV-{n % 100000:05d}",
+        "amount_usd": round(20 + (n % 18000) / 100, 2),
+        "status": ("paid", "due", "overdue")[n % 3],
+    }
 
 
 @tool(timeout_s=2)
 async def search_kb(args: KBQuery) -> list[dict[str, str]]:
     """Search the knowledge base for articles about a problem."""
     n = _digest(args.query)
-    return [{"id": f"KB-{(n + i) % 1000:03d}", "title": f"Troubleshooting {args.query[:40]} (part {i + 1})"}
-            for i in range(2)]
+    return [
+        {"id": f"KB-{(n + i) % 1000:03d}", "title": f"Troubleshooting {args.query[:40]} (part {i + 1})"}
+        for i in range(2)
+    ]
 
 
 @agent(tools=["lookup_invoice", "search_kb"], max_steps=6)
@@ -80,21 +86,30 @@ async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
         invoice = await ctx.tool("lookup_invoice", customer_id=ticket.customer_id)
         answer = await ctx.llm(f"Ticket: {ticket.text}\nInvoice: {invoice}", system=handler, name="answer billing")
     elif verdict.category == "technical":
-        messages: list[dict[str, Any]] = [{"role": "system", "content": handler},
-                                          {"role": "user", "content": ticket.text}]
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": handler},
+            {"role": "user", "content": ticket.text},
+        ]
         first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
         if first.tool_calls:
             call = first.tool_calls[0]
             found = await ctx.tool(call.name, **call.arguments)
             messages += [
-                {"role": "assistant", "content": None, "tool_calls": [
-                    {"id": call.id, "type": "function",
-                     "function": {"name": call.name, "arguments": KBQuery(**call.arguments).model_dump_json()}}]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": KBQuery(**call.arguments).model_dump_json()},
+                        }
+                    ],
+                },
                 {"role": "tool", "tool_call_id": call.id, "content": str(found)},
             ]
             first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
         answer = first
     else:
         answer = await ctx.llm(ticket.text, system=handler, name="answer account")
-    return {"category": verdict.category, "urgency": verdict.urgency, "summary": verdict.summary,
-            "reply": answer.text}
+    return {"category": verdict.category, "urgency": verdict.urgency, "summary": verdict.summary, "reply": answer.text}

@@ -22,8 +22,15 @@ class Clock:
 def breaker(**kw) -> tuple[CircuitBreaker, list[Transition], Clock]:
     seen: list[Transition] = []
     clock = Clock()
-    params = {"window_s": 60, "min_calls": 4, "failure_rate": 0.5, "consecutive_failures": 3, "cooldown_s": 10,
-              "half_open_probes": 1, "close_after": 2} | kw
+    params = {
+        "window_s": 60,
+        "min_calls": 4,
+        "failure_rate": 0.5,
+        "consecutive_failures": 3,
+        "cooldown_s": 10,
+        "half_open_probes": 1,
+        "close_after": 2,
+    } | kw
     return CircuitBreaker("primary", listener=seen.append, clock=clock, **params), seen, clock
 
 

@@ -66,8 +66,11 @@ def make_registry() -> Registry:
 
 
 def settings_for(make_settings, replies):
-    return make_settings(runtime={"agent_modules": []}, routes={"default": {"chain": ["primary"]}},
-                         models={"gpt-4o-mini": {"latency_ms": 0, "replies": replies}})
+    return make_settings(
+        runtime={"agent_modules": []},
+        routes={"default": {"chain": ["primary"]}},
+        models={"gpt-4o-mini": {"latency_ms": 0, "replies": replies}},
+    )
 
 
 async def test_a_bad_reply_is_repaired_with_the_error_fed_back(make_settings, make_runtime):

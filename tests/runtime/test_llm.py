@@ -68,10 +68,12 @@ async def test_permanent_error_does_not_fall_back_by_default(make_settings, make
 
 
 async def test_permanent_error_falls_back_when_configured(make_settings, make_runtime):
-    rt = await make_runtime(make_settings(
-        models={"gpt-4o-mini": {"latency_ms": 0, "fail_statuses": [404]}},
-        routes={"default": {"chain": ["primary", "fallback"], "fallback_on_permanent": True}},
-    ))
+    rt = await make_runtime(
+        make_settings(
+            models={"gpt-4o-mini": {"latency_ms": 0, "fail_statuses": [404]}},
+            routes={"default": {"chain": ["primary", "fallback"], "fallback_on_permanent": True}},
+        )
+    )
     result = await rt.client.call(MSG, route="default", scope=scope())
     assert result.deployment == "fallback"
     assert rt.simulator.stats.model("gpt-4o-mini").requests == 1

@@ -13,19 +13,23 @@ SYSTEM = {"role": "system", "content": "You are a meticulous assistant. " * 40}
 
 async def test_ledger_cost_matches_the_price_map_with_cached_tokens(make_settings, make_runtime):
     rt = await make_runtime(make_settings(routes={"default": {"chain": ["primary"]}}))
-    first = await rt.client.call([SYSTEM, {"role": "user", "content": "one"}], route="default",
-                                 scope=CallScope(new_trace_id()))
-    second = await rt.client.call([SYSTEM, {"role": "user", "content": "two"}], route="default",
-                                  scope=CallScope(new_trace_id()))
+    first = await rt.client.call(
+        [SYSTEM, {"role": "user", "content": "one"}], route="default", scope=CallScope(new_trace_id())
+    )
+    second = await rt.client.call(
+        [SYSTEM, {"role": "user", "content": "two"}], route="default", scope=CallScope(new_trace_id())
+    )
     assert first.usage.cached_tokens == 0
     assert second.usage.cached_tokens > 0  # the simulator saw the system prompt before
 
     entry = load_litellm().model_cost["gpt-4o-mini"]
     for r in (first, second):
         u = r.usage
-        expected = ((u.input_tokens - u.cached_tokens) * entry["input_cost_per_token"]
-                    + u.cached_tokens * entry["cache_read_input_token_cost"]
-                    + u.output_tokens * entry["output_cost_per_token"])
+        expected = (
+            (u.input_tokens - u.cached_tokens) * entry["input_cost_per_token"]
+            + u.cached_tokens * entry["cache_read_input_token_cost"]
+            + u.output_tokens * entry["output_cost_per_token"]
+        )
         assert r.cost_usd == pytest.approx(expected, rel=1e-12)
     ledger = await rt.store.ledger_rows()
     assert [row.cost_usd for row in ledger] == pytest.approx([first.cost_usd, second.cost_usd], rel=1e-12)
@@ -36,19 +40,23 @@ async def test_ledger_cost_matches_the_price_map_with_cached_tokens(make_setting
 
 
 async def test_price_override_from_config(make_settings, make_runtime):
-    rt = await make_runtime(make_settings(
-        routes={"default": {"chain": ["primary"]}},
-        prices={"gpt-4o-mini": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "cached_input_per_mtok": 0.5}},
-    ))
+    rt = await make_runtime(
+        make_settings(
+            routes={"default": {"chain": ["primary"]}},
+            prices={"gpt-4o-mini": {"input_per_mtok": 1.0, "output_per_mtok": 2.0, "cached_input_per_mtok": 0.5}},
+        )
+    )
     r = await rt.client.call([{"role": "user", "content": "hi"}], route="default", scope=CallScope(new_trace_id()))
     assert r.cost_usd == pytest.approx(r.usage.input_tokens * 1e-6 + r.usage.output_tokens * 2e-6)
 
 
 async def test_an_unpriced_model_is_reported_not_free(make_settings, make_runtime):
-    rt = await make_runtime(make_settings(
-        deployments={"primary": {"model": "openai/house-model-7b", "api_base": "sim"}},
-        routes={"default": {"chain": ["primary"]}},
-    ))
+    rt = await make_runtime(
+        make_settings(
+            deployments={"primary": {"model": "openai/house-model-7b", "api_base": "sim"}},
+            routes={"default": {"chain": ["primary"]}},
+        )
+    )
     r = await rt.client.call([{"role": "user", "content": "hi"}], route="default", scope=CallScope(new_trace_id()))
     assert r.priced is False
     rows = await rt.store.costs_by("model")
@@ -56,8 +64,9 @@ async def test_an_unpriced_model_is_reported_not_free(make_settings, make_runtim
 
 
 def test_cached_tokens_are_a_subset_of_input_tokens():
-    book = PriceBook({"m": {"input_cost_per_token": 1.0, "output_cost_per_token": 10.0,
-                            "cache_read_input_token_cost": 0.1}})
+    book = PriceBook(
+        {"m": {"input_cost_per_token": 1.0, "output_cost_per_token": 10.0, "cache_read_input_token_cost": 0.1}}
+    )
     cost, priced = book.cost("openai/m", Usage(input_tokens=100, output_tokens=5, cached_tokens=60))
     assert priced
     assert cost == pytest.approx(40 * 1.0 + 60 * 0.1 + 5 * 10.0)

@@ -37,7 +37,11 @@ async def test_transient_errors_are_retried_until_success(make_settings, make_ru
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 async def test_permanent_errors_are_not_retried(make_settings, make_runtime, status):
-    rt = await make_runtime(make_settings(routes=ONLY_PRIMARY, circuit=NO_TRIP, models={"gpt-4o-mini": {"latency_ms": 0, "fail_statuses": [status]}}))
+    rt = await make_runtime(
+        make_settings(
+            routes=ONLY_PRIMARY, circuit=NO_TRIP, models={"gpt-4o-mini": {"latency_ms": 0, "fail_statuses": [status]}}
+        )
+    )
     with pytest.raises(PermanentProviderError) as info:
         await rt.client.call(MSG, route="default", scope=scope())
     assert info.value.status == status
@@ -55,8 +59,11 @@ async def test_recovers_after_a_transient_error(make_settings, make_runtime):
 
 
 async def test_retry_after_is_honoured(make_settings, make_runtime):
-    rt = await make_runtime(make_settings(routes=ONLY_PRIMARY, circuit=NO_TRIP, retry={"max_retries": 2, "base_delay_s": 0.001,
-                                                                      "max_delay_s": 0.001}))
+    rt = await make_runtime(
+        make_settings(
+            routes=ONLY_PRIMARY, circuit=NO_TRIP, retry={"max_retries": 2, "base_delay_s": 0.001, "max_delay_s": 0.001}
+        )
+    )
     rt.simulator.set_behaviour("gpt-4o-mini", _behaviour(rate_429=1.0, retry_after_s=0.4))
     started = time.monotonic()
     with pytest.raises(LLMCallError):
@@ -68,8 +75,11 @@ async def test_retry_after_is_honoured(make_settings, make_runtime):
 
 
 async def test_deadline_caps_the_whole_call(make_settings, make_runtime):
-    rt = await make_runtime(make_settings(circuit=NO_TRIP, retry={"max_retries": 50, "base_delay_s": 0.2, "max_delay_s": 0.2,
-                                                 "deadline_s": 1.0}))
+    rt = await make_runtime(
+        make_settings(
+            circuit=NO_TRIP, retry={"max_retries": 50, "base_delay_s": 0.2, "max_delay_s": 0.2, "deadline_s": 1.0}
+        )
+    )
     for model in ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1-nano"):
         rt.simulator.set_behaviour(model, _behaviour(rate_429=1.0, retry_after_s=0.3))
     started = time.monotonic()

@@ -74,8 +74,9 @@ async def test_ledger_rows_are_idempotent_per_span(tmp_path: Path):
     row = LedgerRecord("s1", "gpt-4o-mini", "primary", 10, 5, 0, 0.001, True, time.time(), "t1", "a", "u")
     from agentops.store import LLMCallRecord
 
-    call = LLMCallRecord("s1", "ab" * 16, "t1", "default", "gpt-4o-mini", "primary", "ok", 1, 0, 0, 1.0, 10, 5, 0,
-                         0.001, time.time())
+    call = LLMCallRecord(
+        "s1", "ab" * 16, "t1", "default", "gpt-4o-mini", "primary", "ok", 1, 0, 0, 1.0, 10, 5, 0, 0.001, time.time()
+    )
     await store.record_llm_call(call, row)
     await store.record_llm_call(call, row)
     assert len(await store.ledger_rows()) == 1
