@@ -156,9 +156,15 @@ class SimulatorSettings(SimConfig):
 
 def _default_deployments() -> dict[str, DeploymentSettings]:
     return {
-        "primary": DeploymentSettings(model="openai/gpt-4o-mini", api_base=SIMULATOR_API_BASE),
-        "fallback": DeploymentSettings(model="openai/gpt-4.1-mini", api_base=SIMULATOR_API_BASE),
-        "emergency": DeploymentSettings(model="openai/gpt-4.1-nano", api_base=SIMULATOR_API_BASE),
+        "primary": DeploymentSettings(
+            model="openai/gpt-4o-mini", api_base=SIMULATOR_API_BASE, api_key_env="OPENAI_API_KEY"
+        ),
+        "fallback": DeploymentSettings(
+            model="openai/gpt-4.1-mini", api_base=SIMULATOR_API_BASE, api_key_env="OPENAI_API_KEY"
+        ),
+        "emergency": DeploymentSettings(
+            model="openai/gpt-4.1-nano", api_base=SIMULATOR_API_BASE, api_key_env="OPENAI_API_KEY"
+        ),
     }
 
 

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
-import structlog
 from pydantic import BaseModel, ValidationError
 
 from agentops.runtime.errors import (
@@ -24,6 +23,7 @@ from agentops.runtime.errors import (
 )
 from agentops.runtime.gate import Check, GateFailure, repair_message, response_format, validate_reply
 from agentops.runtime.llm import CallScope, LLMClient, LLMResponse
+from agentops.runtime.logs import get_logger
 from agentops.runtime.provider import ToolCall
 from agentops.runtime.registry import AgentSpec, Registry
 from agentops.runtime.tracing import Span, Tracer
@@ -89,7 +89,7 @@ class Context:
     @property
     def log(self) -> Any:
         """A structlog logger bound to this task."""
-        return structlog.get_logger("agentops.agent").bind(task_id=self.task_id, trace_id=self.trace_id)
+        return get_logger("agentops.agent", task_id=self.task_id, trace_id=self.trace_id)
 
     def _step(self, what: str) -> None:
         if self.totals.steps >= self.max_steps:

@@ -71,7 +71,7 @@ class ProviderError(AgentOpsError):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"HTTP {status}: {message}" if status is not None else message)
         self.deployment = deployment
         self.status = status
         self.retry_after = retry_after

@@ -2,21 +2,56 @@
 
 Every line logged while a task runs carries its ``task_id`` and ``trace_id``
 (bound as context variables by the runtime).
+
+structlog is imported on first use, not when ``agentops.runtime`` is imported:
+structlog imports rich when it is installed, and the core must load no UI library.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import Literal
+from collections.abc import Iterator
+from typing import Any, Literal
 
-import structlog
+__all__ = ["bound_task", "configure_logging", "get_logger"]
 
-__all__ = ["configure_logging"]
+
+class _LazyLogger:
+    """A structlog logger created on its first call."""
+
+    def __init__(self, name: str, **bound: Any) -> None:
+        self._name = name
+        self._bound = bound
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.get_logger(self._name).bind(**self._bound)
+        return getattr(self._logger, method)
+
+
+def get_logger(name: str, **bound: Any) -> Any:
+    """A logger that imports structlog only when it first logs."""
+    return _LazyLogger(name, **bound)
+
+
+@contextlib.contextmanager
+def bound_task(task_id: str, trace_id: str) -> Iterator[None]:
+    """Bind ``task_id`` and ``trace_id`` to every log line inside the block."""
+    import structlog
+
+    with structlog.contextvars.bound_contextvars(task_id=task_id, trace_id=trace_id):
+        yield
 
 
 def configure_logging(level: str = "warning", fmt: Literal["auto", "json", "console"] = "auto") -> None:
     """Configure structlog (and the stdlib loggers it shares a level with) for this process."""
+    import structlog
+
     numeric = getattr(logging, level.upper(), logging.WARNING)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: structlog.typing.Processor = (

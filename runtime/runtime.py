@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ValidationError
 
 from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
@@ -23,6 +22,7 @@ from agentops.runtime.context import Context
 from agentops.runtime.errors import AgentOpsError, ConfigError, TaskInputError
 from agentops.runtime.events import EventBus
 from agentops.runtime.llm import LLMClient, Route
+from agentops.runtime.logs import bound_task, get_logger
 from agentops.runtime.pricing import PriceBook
 from agentops.runtime.provider import Deployment, load_litellm_async
 from agentops.runtime.registry import Registry, default_registry
@@ -33,7 +33,7 @@ from agentops.store import CircuitEventRecord, Store, TaskRecord
 
 __all__ = ["CircuitStatus", "Runtime"]
 
-log = structlog.get_logger("agentops.runtime")
+log = get_logger("agentops.runtime")
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ class Runtime:
             self.store,
             self.registry,
         )
-        with structlog.contextvars.bound_contextvars(task_id=task.id, trace_id=task.trace_id):
+        with bound_task(task.id, task.trace_id):
             try:
                 result = await spec.fn(ctx, value)
                 task.output = result.model_dump(mode="json") if isinstance(result, BaseModel) else result

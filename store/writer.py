@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
-import structlog
 
 __all__ = ["Statement", "Writer"]
 
-log = structlog.get_logger("agentops.store")
+log = logging.getLogger("agentops.store")
 
 Statement = tuple[str, Sequence[Any]]
 """SQL text and its parameters."""
@@ -99,7 +99,7 @@ class Writer:
             try:
                 await self._commit(batch.statements)
             except Exception as exc:  # noqa: BLE001 - reported to every waiter, writer keeps going
-                log.error("store write failed", error=str(exc), statements=len(batch.statements))
+                log.error("store write failed (%d statements): %s", len(batch.statements), exc)
                 for fut in batch.waiters:
                     if not fut.done():
                         fut.set_exception(exc)
