@@ -1,9 +1,15 @@
 """agentops.store: persistence. Imports nothing of runtime or console."""
 
+from agentops.store.escalations import AlreadyDecidedError, EscalationStore, NoSuchEscalationError
+from agentops.store.journal import Journal
 from agentops.store.migrate import available_migrations, migrate
+from agentops.store.queue import FINAL_STATUSES, TaskQueue
 from agentops.store.records import (
+    AuditRecord,
     CircuitEventRecord,
     CostRow,
+    EscalationRecord,
+    JournalEntry,
     LedgerRecord,
     LLMCallRecord,
     SpanRecord,
@@ -15,13 +21,22 @@ from agentops.store.writer import Statement, Writer
 
 __all__ = [
     "COST_DIMENSIONS",
+    "FINAL_STATUSES",
+    "AlreadyDecidedError",
+    "AuditRecord",
     "CircuitEventRecord",
     "CostRow",
+    "EscalationRecord",
+    "EscalationStore",
+    "Journal",
+    "JournalEntry",
     "LLMCallRecord",
     "LedgerRecord",
+    "NoSuchEscalationError",
     "SpanRecord",
     "Statement",
     "Store",
+    "TaskQueue",
     "TaskRecord",
     "ToolCallRecord",
     "Writer",

@@ -38,6 +38,14 @@ class TaskRecord:
     cost_usd: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    priority: int = 0
+    idempotency_key: str | None = None
+    attempts: int = 0
+    max_attempts: int = 3
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    available_at: float = 0.0
+    cancel_requested: int = 0
 
     @property
     def latency_ms(self) -> float | None:
@@ -145,3 +153,52 @@ class CostRow:
     cached_tokens: int
     cost_usd: float
     unpriced_calls: int
+
+
+@dataclass
+class JournalEntry:
+    """One journaled step of a task."""
+
+    task_id: str
+    seq: int
+    kind: str
+    name: str
+    status: str
+    result: Any
+    created_at: float
+
+
+@dataclass
+class EscalationRecord:
+    """A decision a task is waiting for, and (once made) the decision."""
+
+    id: str
+    task_id: str
+    seq: int
+    agent: str
+    reason: str
+    context: Any
+    proposed: Any
+    tool: str | None
+    status: str
+    default_action: str
+    created_at: float
+    deadline: float | None = None
+    decision: str | None = None
+    decided_args: Any = None
+    comment: str | None = None
+    decided_by: str | None = None
+    decided_via: str | None = None
+    decided_at: float | None = None
+
+
+@dataclass
+class AuditRecord:
+    """One operator action: who, when, what, from where."""
+
+    at: float
+    actor: str
+    via: str
+    action: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)

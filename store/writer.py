@@ -9,6 +9,10 @@ Two kinds of write share one queue:
   durable writes do not wait for the flush interval.
 
 Statements of one :meth:`write` call always land in the same transaction.
+:meth:`Writer.transact` runs a function inside its own ``BEGIN IMMEDIATE``
+transaction on the writer connection, for reads that must be followed by writes
+without another writer in between (queue claims, decisions); it returns the
+function's result once committed.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -29,11 +33,15 @@ log = logging.getLogger("agentops.store")
 Statement = tuple[str, Sequence[Any]]
 """SQL text and its parameters."""
 
+T = TypeVar("T")
+Transaction = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
 
 @dataclass
 class _Batch:
     statements: list[Statement] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    jobs: list[tuple[Transaction, asyncio.Future[Any]]] = field(default_factory=list)
 
 
 class Writer:
@@ -71,6 +79,21 @@ class Writer:
         self._wake.set()
         await asyncio.shield(fut)
 
+    async def transact(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run ``fn(conn)`` in its own immediate transaction; return its result once committed.
+
+        Statements queued before the call are committed first. If ``fn`` raises, its
+        transaction is rolled back and the exception is raised here.
+        """
+        if self._closed:
+            raise RuntimeError("store writer is closed")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.jobs.append((fn, fut))
+        self._urgent = True
+        self._wake.set()
+        result: T = await asyncio.shield(fut)
+        return result
+
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         await self.write()
@@ -87,7 +110,7 @@ class Writer:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
-            if self._closed and not self._pending.statements and not self._pending.waiters:
+            if self._closed and not (self._pending.statements or self._pending.waiters or self._pending.jobs):
                 return
             if not self._urgent:
                 # Let more span events gather, unless a durable write arrives.
@@ -96,17 +119,38 @@ class Writer:
             batch, self._pending = self._pending, _Batch()
             self._wake.clear()
             self._urgent = False
+            error: Exception | None = None
             try:
                 await self._commit(batch.statements)
             except Exception as exc:  # noqa: BLE001 - reported to every waiter, writer keeps going
                 log.error("store write failed (%d statements): %s", len(batch.statements), exc)
-                for fut in batch.waiters:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
+                error = exc
             for fut in batch.waiters:
-                if not fut.done():
+                if fut.done():
+                    continue
+                if error is None:
                     fut.set_result(None)
+                else:
+                    fut.set_exception(error)
+            for fn, job in batch.jobs:
+                await self._run_job(fn, job)
+
+    async def _run_job(self, fn: Transaction, fut: asyncio.Future[Any]) -> None:
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = await fn(self._conn)
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        self.commits += 1
+        if not fut.done():
+            fut.set_result(result)
 
     async def _wait_urgent(self) -> None:
         while not self._urgent:

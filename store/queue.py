@@ -1,0 +1,252 @@
+"""The durable task queue: submit, claim with a lease, heartbeat, finish, park, requeue.
+
+Every state change is a conditional ``UPDATE`` inside one ``BEGIN IMMEDIATE``
+transaction, so two workers (in one process or several sharing the file) never
+claim the same task, and a worker that lost its lease cannot overwrite the task:
+every write after a claim is fenced by ``lease_owner``.
+
+Statuses: ``queued`` -> ``running`` -> ``succeeded`` | ``failed`` | ``cancelled``;
+``running`` -> ``waiting`` (parked on an escalation, holds no worker) -> ``queued``;
+an expired lease puts a task back to ``queued``, or to ``dead`` after
+``max_attempts`` claims.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import aiosqlite
+
+from agentops.store.records import TaskRecord
+from agentops.store.store import Store, _dumps, _task
+
+__all__ = ["FINAL_STATUSES", "TaskQueue"]
+
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "dead"})
+
+
+class TaskQueue:
+    """Queue operations over a :class:`~agentops.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        trace_id: str,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+        max_attempts: int = 3,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task. With an idempotency key already used, return that task instead.
+
+        Returns:
+            (the task, True if this call created it).
+        """
+        task_id = uuid.uuid4().hex[:16]
+        now = time.time()
+
+        async def tx(conn: aiosqlite.Connection) -> tuple[TaskRecord, bool]:
+            if idempotency_key is not None:
+                async with conn.execute("SELECT * FROM tasks WHERE idempotency_key = ?", (idempotency_key,)) as cur:
+                    row = await cur.fetchone()
+                if row is not None:
+                    return _task(row), False
+            await conn.execute(
+                "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, priority,"
+                " idempotency_key, max_attempts, available_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task_id,
+                    agent,
+                    user_id,
+                    session_id,
+                    _dumps(input),
+                    trace_id,
+                    now,
+                    priority,
+                    idempotency_key,
+                    max_attempts,
+                    now,
+                ),
+            )
+            async with conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)) as cur:
+                created = await cur.fetchone()
+            assert created is not None
+            return _task(created), True
+
+        return await self.store.writer.transact(tx)
+
+    async def claim(self, owner: str, lease_s: float, limit: int = 1) -> list[TaskRecord]:
+        """Take up to ``limit`` queued tasks (highest priority, then oldest) under a lease."""
+        now = time.time()
+
+        async def tx(conn: aiosqlite.Connection) -> list[TaskRecord]:
+            async with conn.execute(
+                "UPDATE tasks SET status = 'running', lease_owner = ?, lease_expires_at = ?,"
+                " attempts = attempts + 1, started_at = COALESCE(started_at, ?)"
+                " WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND available_at <= ?"
+                " ORDER BY priority DESC, created_at LIMIT ?) AND status = 'queued' RETURNING *",
+                (owner, now + lease_s, now, now, limit),
+            ) as cur:
+                claimed = [_task(r) for r in await cur.fetchall()]
+            # RETURNING order is unspecified: hand tasks out in queue order.
+            return sorted(claimed, key=lambda t: (-t.priority, t.created_at))
+
+        return await self.store.writer.transact(tx)
+
+    async def heartbeat(self, task_id: str, owner: str, lease_s: float) -> tuple[bool, bool]:
+        """Extend a lease. Returns (still ours, cancel requested)."""
+
+        async def tx(conn: aiosqlite.Connection) -> tuple[bool, bool]:
+            async with conn.execute(
+                "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'"
+                " RETURNING cancel_requested",
+                (time.time() + lease_s, task_id, owner),
+            ) as cur:
+                row = await cur.fetchone()
+            return (row is not None, bool(row[0]) if row is not None else False)
+
+        return await self.store.writer.transact(tx)
+
+    async def finish(self, task: TaskRecord, owner: str) -> bool:
+        """Record a final status, fenced by the lease. False if the lease was lost."""
+
+        async def tx(conn: aiosqlite.Connection) -> bool:
+            cur = await conn.execute(
+                "UPDATE tasks SET status = ?, output = ?, error_type = ?, error = ?, steps = ?, input_tokens = ?,"
+                " output_tokens = ?, cached_tokens = ?, cost_usd = ?, finished_at = ?, lease_owner = NULL,"
+                " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND status = 'running'",
+                (
+                    task.status,
+                    _dumps(task.output),
+                    task.error_type,
+                    task.error,
+                    task.steps,
+                    task.input_tokens,
+                    task.output_tokens,
+                    task.cached_tokens,
+                    task.cost_usd,
+                    task.finished_at,
+                    task.id,
+                    owner,
+                ),
+            )
+            return cur.rowcount == 1
+
+        return await self.store.writer.transact(tx)
+
+    async def park(self, task: TaskRecord, owner: str) -> bool:
+        """Move a running task to ``waiting`` and release its lease (it holds no worker)."""
+
+        async def tx(conn: aiosqlite.Connection) -> bool:
+            cur = await conn.execute(
+                "UPDATE tasks SET status = 'waiting', lease_owner = NULL, lease_expires_at = NULL, steps = ?,"
+                " input_tokens = ?, output_tokens = ?, cached_tokens = ?, cost_usd = ?"
+                " WHERE id = ? AND lease_owner = ? AND status = 'running'",
+                (task.steps, task.input_tokens, task.output_tokens, task.cached_tokens, task.cost_usd, task.id, owner),
+            )
+            return cur.rowcount == 1
+
+        return await self.store.writer.transact(tx)
+
+    async def release(self, task_id: str, owner: str, *, error: str, delay_s: float = 0.0) -> str:
+        """Give a claimed task back after an unexpected failure: ``queued`` again, or ``dead``.
+
+        Returns:
+            The task's new status.
+        """
+
+        async def tx(conn: aiosqlite.Connection) -> str:
+            async with conn.execute(
+                "UPDATE tasks SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+                " error = ?, error_type = 'AttemptFailed', lease_owner = NULL, lease_expires_at = NULL,"
+                " available_at = ?, finished_at = CASE WHEN attempts >= max_attempts THEN ? END"
+                " WHERE id = ? AND lease_owner = ? RETURNING status",
+                (error, time.time() + delay_s, time.time(), task_id, owner),
+            ) as cur:
+                row = await cur.fetchone()
+            return str(row[0]) if row else "lost"
+
+        return await self.store.writer.transact(tx)
+
+    async def reap_expired(self) -> list[tuple[str, str]]:
+        """Requeue tasks whose lease expired (their worker died); dead-letter those out of attempts.
+
+        Returns:
+            (task id, new status) for each task moved.
+        """
+        now = time.time()
+
+        async def tx(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+            async with conn.execute(
+                "UPDATE tasks SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+                " error = CASE WHEN attempts >= max_attempts"
+                "   THEN 'lease expired on attempt ' || attempts || ' of ' || max_attempts ELSE error END,"
+                " error_type = CASE WHEN attempts >= max_attempts THEN 'LeaseExpired' ELSE error_type END,"
+                " finished_at = CASE WHEN attempts >= max_attempts THEN ? END,"
+                " lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE status = 'running' AND lease_expires_at < ? RETURNING id, status",
+                (now, now),
+            ) as cur:
+                return [(r[0], r[1]) for r in await cur.fetchall()]
+
+        return await self.store.writer.transact(tx)
+
+    async def cancel(self, task_id: str, *, actor: str, via: str) -> str:
+        """Cancel a task: at once if queued or waiting, at its next step if running.
+
+        Returns:
+            ``cancelled``, ``cancelling`` (running: the worker stops it), or the final
+            status it already had. Raises KeyError for an unknown id.
+        """
+
+        async def tx(conn: aiosqlite.Connection) -> str:
+            async with conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise KeyError(task_id)
+            status = str(row[0])
+            if status in FINAL_STATUSES:
+                return status
+            if status == "running":
+                await conn.execute("UPDATE tasks SET cancel_requested = 1 WHERE id = ?", (task_id,))
+                outcome = "cancelling"
+            else:
+                await conn.execute(
+                    "UPDATE tasks SET status = 'cancelled', error_type = 'Cancelled', error = ?, finished_at = ?"
+                    " WHERE id = ?",
+                    (f"cancelled by {actor}", time.time(), task_id),
+                )
+                await conn.execute(
+                    "UPDATE escalations SET status = 'cancelled' WHERE task_id = ? AND status = 'pending'", (task_id,)
+                )
+                outcome = "cancelled"
+            await audit(conn, actor, via, "cancel", task_id, {"was": status})
+            return outcome
+
+        return await self.store.writer.transact(tx)
+
+    async def depth(self) -> dict[str, int]:
+        """How many tasks are in each non-final status."""
+        rows = await self.store._all(
+            "SELECT status, COUNT(*) FROM tasks WHERE status IN ('queued', 'running', 'waiting') GROUP BY status"
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+async def audit(
+    conn: aiosqlite.Connection, actor: str, via: str, action: str, target: str, details: dict[str, Any]
+) -> None:
+    """Append one row to the audit log inside the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO audit_log (at, actor, via, action, target, details) VALUES (?, ?, ?, ?, ?, ?)",
+        (time.time(), actor, via, action, target, json.dumps(details, default=str)),
+    )
