@@ -34,6 +34,7 @@ __all__ = [
     "Settings",
     "SimulatorSettings",
     "StoreSettings",
+    "WorkerSettings",
     "load_settings",
 ]
 
@@ -141,6 +142,21 @@ class RuntimeSettings(_Section):
     tool_timeout_s: float = Field(10.0, gt=0)
 
 
+class WorkerSettings(_Section):
+    """The durable queue's workers."""
+
+    concurrency: int = Field(4, ge=1)
+    """Tasks run at once by this process."""
+    lease_s: float = Field(30.0, gt=0)
+    """A claimed task is this process's for this long; heartbeats extend it."""
+    poll_s: float = Field(0.5, gt=0)
+    """How often the queue is checked for work other processes made ready, expired leases and deadlines."""
+    max_attempts: int = Field(3, ge=1)
+    """Claims of one task before it goes to the dead-letter state."""
+    journal_retention_h: float = Field(168.0, gt=0)
+    """Journals of tasks finished longer ago than this are compacted away."""
+
+
 class LogSettings(_Section):
     """Structured logging."""
 
@@ -185,6 +201,7 @@ class Settings(BaseSettings):
     prices: dict[str, PriceOverride] = {}
     gate: GateSettings = GateSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    workers: WorkerSettings = WorkerSettings()
     log: LogSettings = LogSettings()
     simulator: SimulatorSettings = SimulatorSettings()
 

@@ -1,12 +1,21 @@
-"""``ctx``: what an agent's code is given to call models and tools.
+"""``ctx``: what an agent's code is given to call models and tools, and to ask a human.
 
-Every ``ctx.llm`` and ``ctx.tool`` is a step; a task that takes more steps than its
-agent's ``max_steps`` stops with :class:`~agentops.runtime.errors.MaxStepsExceededError`.
+Every ``ctx.llm``, ``ctx.tool`` and ``ctx.escalate`` is a step with a sequence number.
+Its result is journaled under (task id, step) before the agent continues; when a task
+runs again (after a crash or an approval) each journaled step returns its recorded
+result instead of running. A tool's result is journaled after it runs, so a process
+killed in between re-runs that one tool call: tools with side effects should make
+them idempotent with :func:`current_step_key`, which is the same on every run.
+
+A task that takes more LLM/tool steps than its agent's ``max_steps`` stops with
+:class:`~agentops.runtime.errors.MaxStepsExceededError` (or escalates, if the agent
+says ``escalate_on_max_steps``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,24 +23,40 @@ from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
+from agentops.runtime import errors
 from agentops.runtime.errors import (
+    AgentOpsError,
     MaxStepsExceededError,
     ToolArgumentsError,
+    ToolDeniedError,
     ToolNotAllowedError,
     ToolTimeoutError,
     ValidationGateError,
 )
+from agentops.runtime.escalation import Decision, TaskParked
 from agentops.runtime.gate import Check, GateFailure, repair_message, response_format, validate_reply
 from agentops.runtime.llm import CallScope, LLMClient, LLMResponse
 from agentops.runtime.logs import get_logger
+from agentops.runtime.pricing import Usage
 from agentops.runtime.provider import ToolCall
-from agentops.runtime.registry import AgentSpec, Registry
+from agentops.runtime.registry import AgentSpec, Registry, ToolSpec
 from agentops.runtime.tracing import Span, Tracer
-from agentops.store import Store, ToolCallRecord
+from agentops.store import EscalationStore, Journal, JournalEntry, Store, ToolCallRecord
 
-__all__ = ["Context", "LLMResult"]
+__all__ = ["Context", "JournalMismatchError", "LLMResult", "TaskServices", "current_step_key"]
 
 M = TypeVar("M", bound=BaseModel)
+
+_step_key: contextvars.ContextVar[str] = contextvars.ContextVar("agentops_step_key", default="")
+
+
+def current_step_key() -> str:
+    """Inside a tool: ``<task id>:<step>``, identical on every run of that step (an idempotency key)."""
+    return _step_key.get()
+
+
+class JournalMismatchError(AgentOpsError):
+    """A resumed task's agent asked for a different step than the journal recorded."""
 
 
 @dataclass
@@ -43,12 +68,14 @@ class LLMResult(Generic[M]):
         output: the validated object when ``output=`` was given.
         tool_calls: tools the model asked to call (run them with ``ctx.tool``).
         response: the call's details: model, deployment, usage, cost, attempts.
+        replayed: True when the result came from the journal (the task resumed).
     """
 
     text: str | None
     output: M | None
     tool_calls: tuple[ToolCall, ...]
     response: LLMResponse
+    replayed: bool = False
 
 
 @dataclass
@@ -67,6 +94,21 @@ class _Totals:
 
 
 @dataclass
+class TaskServices:
+    """What a task's context needs from the runtime."""
+
+    client: Callable[[], Awaitable[LLMClient]]
+    tracer: Tracer
+    store: Store
+    registry: Registry
+    journal: Journal
+    escalations: EscalationStore
+    max_repairs: int
+    tool_timeout_s: float
+    default_route: str
+
+
+@dataclass
 class Context:
     """The handle an agent uses for one task."""
 
@@ -77,27 +119,55 @@ class Context:
     session_id: str | None
     span: Span
     max_steps: int
-    default_route: str
-    max_repairs: int
-    tool_timeout_s: float
-    _client: Callable[[], Awaitable[LLMClient]]
-    _tracer: Tracer
-    _store: Store
-    _registry: Registry
+    services: TaskServices
+    replay: dict[int, JournalEntry] = field(default_factory=dict)
     totals: _Totals = field(default_factory=_Totals)
+    seq: int = 0
 
     @property
     def log(self) -> Any:
         """A structlog logger bound to this task."""
         return get_logger("agentops.agent", task_id=self.task_id, trace_id=self.trace_id)
 
-    def _step(self, what: str) -> None:
-        if self.totals.steps >= self.max_steps:
-            raise MaxStepsExceededError(
-                f"agent {self.spec.name!r} reached max_steps={self.max_steps} before {what}; "
-                "raise max_steps on the agent or runtime.max_steps in config.toml if this is expected"
+    # -- steps and the journal -----------------------------------------------------------------
+
+    async def _next_step(self, kind: str, name: str, counts: bool = True) -> JournalEntry | None:
+        """Advance to the next step; return its journal entry if it ran before."""
+        if counts and self.totals.steps >= self.max_steps:
+            await self._more_steps(f"{kind} {name}")
+        self.seq += 1
+        if counts:
+            self.totals.steps += 1
+        entry = self.replay.get(self.seq)
+        if entry is not None and (entry.kind, entry.name) != (kind, name):
+            raise JournalMismatchError(
+                f"task {self.task_id} step {self.seq}: the journal recorded {entry.kind} {entry.name!r} but the "
+                f"agent now asks for {kind} {name!r}; the agent's code changed while the task was in flight"
             )
-        self.totals.steps += 1
+        return entry
+
+    async def _record(self, kind: str, name: str, status: str, result: Any) -> None:
+        await self.services.journal.record(self.task_id, self.seq, kind, name, status, result)
+
+    async def _more_steps(self, what: str) -> None:
+        message = (
+            f"agent {self.spec.name!r} reached max_steps={self.max_steps} before {what}; raise max_steps "
+            "on the agent or runtime.max_steps in config.toml if this is expected"
+        )
+        if not self.spec.escalate_on_max_steps:
+            raise MaxStepsExceededError(message)
+        extra = self.spec.max_steps or self.max_steps
+        decision = await self.escalate(
+            f"reached max_steps={self.max_steps}; allow {extra} more?",
+            context={"steps": self.totals.steps, "cost_usd": self.totals.cost_usd},
+            proposed={"extra_steps": extra},
+        )
+        if not decision.approved:
+            raise MaxStepsExceededError(message + (f" (operator: {decision.comment})" if decision.comment else ""))
+        args = decision.args if isinstance(decision.args, dict) else {}
+        self.max_steps += int(args.get("extra_steps", extra))
+
+    # -- LLM calls ------------------------------------------------------------------------------
 
     @overload
     async def llm(
@@ -148,33 +218,40 @@ class Context:
             check: a further check of the parsed output (see :mod:`agentops.runtime.gate`).
             tools: names of tools to offer the model; each must be on the agent's allowlist.
             route: the fallback chain; defaults to the agent's, then ``runtime.default_route``.
-            name: the span name (defaults to ``llm``).
+            name: the step's name in traces (defaults to ``llm``).
             **params: passed to the provider (``temperature``, ``max_tokens``, ...).
 
         Raises:
             ValidationGateError: the reply never passed ``output``/``check``.
             LLMCallError: every deployment of the route failed.
         """
-        self._step(f"LLM call {name or ''}".strip())
+        label = name or "llm"
+        entry = await self._next_step("llm", label)
+        if entry is not None:
+            return self._replay_llm(entry, output)
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
         if system:
             messages.insert(0, {"role": "system", "content": system})
         if tools:
-            for t in tools:
-                self._allowed(t)
-            params["tools"] = [self._registry.tools[t].schema() for t in tools]
+            params["tools"] = [self._allowed(t).schema() for t in tools]
         if output is not None:
             params["response_format"] = response_format(output)
-        client = await self._client()
-        route = route or self.spec.route or self.default_route
-        label = name or "llm"
-        if output is None:
-            response = await client.call(
-                messages, route=route, scope=self._scope(self.span.span_id), name=label, **params
-            )
-            self.totals.add(response)
-            return LLMResult(response.text, None, response.tool_calls, response)
-        return await self._gated(client, messages, output, check, route, label, params)
+        client = await self.services.client()
+        route = route or self.spec.route or self.services.default_route
+        try:
+            if output is None:
+                response = await client.call(
+                    messages, route=route, scope=self._scope(self.span.span_id), name=label, **params
+                )
+                self.totals.add(response)
+                result: LLMResult[Any] = LLMResult(response.text, None, response.tool_calls, response)
+            else:
+                result = await self._gated(client, messages, output, check, route, label, params)
+        except AgentOpsError as exc:
+            await self._record("llm", label, "done", {"error": _error_json(exc)})
+            raise
+        await self._record("llm", label, "done", _llm_json(result))
+        return result
 
     async def _gated(
         self,
@@ -186,11 +263,11 @@ class Context:
         label: str,
         params: dict[str, Any],
     ) -> LLMResult[M]:
-        gate = self._tracer.start(
+        gate = self.services.tracer.start(
             f"gate {output.__name__}", "gate", trace_id=self.trace_id, parent_id=self.span.span_id, task_id=self.task_id
         )
         failures: list[str] = []
-        for attempt in range(self.max_repairs + 1):
+        for attempt in range(self.services.max_repairs + 1):
             response = await client.call(
                 messages,
                 route=route,
@@ -205,7 +282,7 @@ class Context:
                 failures.append(str(failure))
                 messages = [*messages, {"role": "assistant", "content": response.text or ""}, repair_message(failure)]
                 continue
-            self._tracer.end(
+            self.services.tracer.end(
                 gate, "ok", attrs={"agentops.gate.attempts": attempt + 1, "agentops.gate.failures": failures}
             )
             return LLMResult(response.text, value, response.tool_calls, response)
@@ -214,7 +291,7 @@ class Context:
             attempts=len(failures),
             last_reply=response.text or "",
         )
-        self._tracer.end(
+        self.services.tracer.end(
             gate,
             "error",
             str(error),
@@ -222,23 +299,67 @@ class Context:
         )
         raise error
 
+    def _replay_llm(self, entry: JournalEntry, output: type[M] | None) -> LLMResult[Any]:
+        data = entry.result
+        if "error" in data:
+            raise _error_from_json(data["error"])
+        response = LLMResponse(
+            data["text"],
+            tuple(ToolCall(**tc) for tc in data["tool_calls"]),
+            Usage(*data["usage"]),
+            data["model"],
+            data["deployment"],
+            data["cost_usd"],
+            data["priced"],
+            data["attempts"],
+            data["retries"],
+            data["fallbacks"],
+            data["latency_ms"],
+            data["span_id"],
+            data.get("finish_reason"),
+        )
+        self.totals.add(response)
+        value = output.model_validate(data["output"]) if output is not None and data["output"] is not None else None
+        return LLMResult(response.text, value, response.tool_calls, response, replayed=True)
+
+    # -- tools ------------------------------------------------------------------------------------
+
     async def tool(self, name: str, **arguments: Any) -> Any:
         """Run an allowlisted tool (one step) with validated arguments and a timeout.
+
+        A tool registered with ``requires_approval`` first escalates with the proposed
+        arguments; an edit replaces them (validated against the tool's schema).
 
         Raises:
             ToolNotAllowedError: not on the agent's allowlist.
             ToolArgumentsError: the arguments fail the tool's schema.
             ToolTimeoutError: it ran past its timeout.
+            ToolDeniedError: an operator denied it (the message is their reason).
         """
-        self._step(f"tool {name}")
         spec = self._allowed(name)
-        span = self._tracer.start(
+        if spec.requires_approval:
+            decision = await self.escalate(f"approve tool call {name}", proposed=arguments, tool=name)
+            if not decision.approved:
+                reason = decision.comment or ("no decision before the deadline" if decision.timed_out else "denied")
+                raise ToolDeniedError(f"operator denied tool {name!r}: {reason}")
+            arguments = dict(decision.args) if isinstance(decision.args, dict) else arguments
+        entry = await self._next_step("tool", name)
+        if entry is not None and entry.status == "done":
+            if "error" in entry.result:
+                raise _error_from_json(entry.result["error"])
+            return entry.result["result"]
+        return await self._run_tool(spec, arguments)
+
+    async def _run_tool(self, spec: ToolSpec, arguments: dict[str, Any]) -> Any:
+        name = spec.name
+        tracer = self.services.tracer
+        span = tracer.start(
             f"tool {name}",
             "tool",
             trace_id=self.trace_id,
             parent_id=self.span.span_id,
             task_id=self.task_id,
-            attrs={"gen_ai.tool.name": name, "agentops.arguments": arguments},
+            attrs={"gen_ai.tool.name": name, "agentops.arguments": arguments, "agentops.step": self.seq},
         )
         started = time.monotonic()
         status, result, error, error_type = "ok", None, None, None
@@ -247,34 +368,128 @@ class Context:
                 args = spec.args_model.model_validate(arguments)
             except ValidationError as exc:
                 raise ToolArgumentsError(f"arguments for tool {name!r} are invalid: {_problems(exc)}") from None
-            timeout = spec.timeout_s or self.tool_timeout_s
+            await self._record("tool", name, "started", {"args": arguments})
+            timeout = spec.timeout_s or self.services.tool_timeout_s
+            token = _step_key.set(f"{self.task_id}:{self.seq}")
             try:
                 result = await asyncio.wait_for(spec.fn(args), timeout)
             except TimeoutError:
                 raise ToolTimeoutError(f"tool {name!r} did not finish within {timeout:g}s") from None
+            finally:
+                _step_key.reset(token)
             if isinstance(result, BaseModel):
                 result = result.model_dump(mode="json")
+            await self._record("tool", name, "done", {"result": result})
             return result
+        except AgentOpsError as exc:
+            status, error, error_type = "error", str(exc), type(exc).__name__
+            await self._record("tool", name, "done", {"error": _error_json(exc)})
+            raise
         except Exception as exc:
             status, error, error_type = "error", str(exc), type(exc).__name__
             raise
         finally:
             latency = (time.monotonic() - started) * 1000.0
-            self._tracer.end(span, status, error, attrs={"agentops.result": result})
-            await self._store.record_tool_call(
+            tracer.end(span, status, error, attrs={"agentops.result": result})
+            await self.services.store.record_tool_call(
                 ToolCallRecord(
                     span.span_id, self.task_id, name, arguments, status, latency, time.time(), result, error_type, error
                 )
             )
 
-    def _allowed(self, name: str) -> Any:
+    # -- escalations ------------------------------------------------------------------------------
+
+    async def escalate(
+        self,
+        reason: str,
+        *,
+        context: Any = None,
+        proposed: Any = None,
+        timeout: float | None = None,
+        default: str = "deny",
+        tool: str | None = None,
+    ) -> Decision:
+        """Ask an operator to decide; the task parks (holding no worker) until someone does.
+
+        Args:
+            reason: what the operator is asked, in one line.
+            context: anything that helps them decide (shown with the escalation).
+            proposed: the proposed action or arguments.
+            timeout: seconds until ``default`` applies by itself (None: wait for ever).
+            default: ``approve`` or ``deny``, applied at the deadline.
+            tool: the tool the proposal is for (edits are validated against its schema).
+
+        Returns:
+            The decision: ``approve``, ``deny`` (``comment`` is the reason) or ``edit``.
+        """
+        if default not in ("approve", "deny"):
+            raise ValueError(f"default must be 'approve' or 'deny', not {default!r}")
+        entry = await self._next_step("escalation", tool or "escalate", counts=False)
+        if entry is not None:
+            return Decision.from_json(entry.result)
+        record = await self.services.escalations.for_step(self.task_id, self.seq)
+        if record is None:
+            record = await self.services.escalations.open(
+                task_id=self.task_id,
+                seq=self.seq,
+                agent=self.spec.name,
+                reason=reason,
+                context=context,
+                proposed=proposed,
+                tool=tool,
+                default_action=default,
+                timeout_s=timeout,
+            )
+        if record.status != "decided":
+            raise TaskParked(record)
+        decision = Decision.of(record)
+        await self._record("escalation", tool or "escalate", "done", decision.to_json())
+        return decision
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _allowed(self, name: str) -> ToolSpec:
         if name not in self.spec.tools:
             allowed = ", ".join(sorted(self.spec.tools)) or "none"
             raise ToolNotAllowedError(f"agent {self.spec.name!r} may not call tool {name!r} (allowed: {allowed})")
-        return self._registry.tools[name]
+        return self.services.registry.tools[name]
 
     def _scope(self, parent: str) -> CallScope:
         return CallScope(self.trace_id, parent, self.task_id, self.spec.name, self.user_id, self.session_id)
+
+
+def _llm_json(result: LLMResult[Any]) -> dict[str, Any]:
+    r = result.response
+    return {
+        "text": r.text,
+        "output": result.output.model_dump(mode="json") if result.output is not None else None,
+        "tool_calls": [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in r.tool_calls],
+        "usage": [r.usage.input_tokens, r.usage.output_tokens, r.usage.cached_tokens],
+        "model": r.model,
+        "deployment": r.deployment,
+        "cost_usd": r.cost_usd,
+        "priced": r.priced,
+        "attempts": r.attempts,
+        "retries": r.retries,
+        "fallbacks": r.fallbacks,
+        "latency_ms": r.latency_ms,
+        "span_id": r.span_id,
+        "finish_reason": r.finish_reason,
+    }
+
+
+def _error_json(exc: AgentOpsError) -> dict[str, str]:
+    return {"type": type(exc).__name__, "message": str(exc)}
+
+
+def _error_from_json(data: dict[str, str]) -> AgentOpsError:
+    cls = getattr(errors, data["type"], None)
+    if isinstance(cls, type) and issubclass(cls, AgentOpsError):
+        try:
+            return cls(data["message"])
+        except TypeError:  # errors with extra required arguments
+            pass
+    return AgentOpsError(f"{data['type']}: {data['message']}")
 
 
 def _problems(exc: ValidationError) -> str:

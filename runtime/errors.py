@@ -15,7 +15,9 @@ Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
     ├── ToolError
     │   ├── ToolNotAllowedError      not on the agent's allowlist (deny by default)
     │   ├── ToolArgumentsError       arguments failed the tool's schema
-    │   └── ToolTimeoutError         the tool ran past its timeout
+    │   ├── ToolTimeoutError         the tool ran past its timeout
+    │   └── ToolDeniedError          an operator denied the call (the reason is the message)
+    ├── DecisionError                a decision was refused (unknown id, already decided, bad edit)
     ├── MaxStepsExceededError        a task ran more steps than its agent allows
     ├── TaskInputError               a task's input failed its agent's input model
     └── UnknownAgentError            no agent registered under that name
@@ -31,12 +33,14 @@ __all__ = [
     "ConfigError",
     "ContextWindowError",
     "DeadlineExceededError",
+    "DecisionError",
     "LLMCallError",
     "MaxStepsExceededError",
     "PermanentProviderError",
     "ProviderError",
     "TaskInputError",
     "ToolArgumentsError",
+    "ToolDeniedError",
     "ToolError",
     "ToolNotAllowedError",
     "ToolTimeoutError",
@@ -118,7 +122,7 @@ class DeadlineExceededError(LLMCallError):
 class ValidationGateError(AgentOpsError):
     """The model's reply failed the step's schema or check after every repair attempt."""
 
-    def __init__(self, message: str, attempts: int, last_reply: str) -> None:
+    def __init__(self, message: str, attempts: int = 0, last_reply: str = "") -> None:
         super().__init__(message)
         self.attempts = attempts
         self.last_reply = last_reply
@@ -138,6 +142,14 @@ class ToolArgumentsError(ToolError):
 
 class ToolTimeoutError(ToolError):
     """The tool did not finish within its timeout."""
+
+
+class ToolDeniedError(ToolError):
+    """An operator denied a tool call that required approval; the message holds their reason."""
+
+
+class DecisionError(AgentOpsError):
+    """An escalation decision was refused: unknown escalation, already decided, or invalid edit."""
 
 
 class MaxStepsExceededError(AgentOpsError):

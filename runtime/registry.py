@@ -37,6 +37,8 @@ class ToolSpec:
     args_model: type[BaseModel]
     description: str
     timeout_s: float | None = None
+    requires_approval: bool = False
+    """Escalate to an operator, with the proposed arguments, before every call."""
 
     def schema(self) -> dict[str, Any]:
         """The tool as an OpenAI ``tools`` entry."""
@@ -61,6 +63,8 @@ class AgentSpec:
     max_steps: int | None = None
     route: str | None = None
     description: str = ""
+    escalate_on_max_steps: bool = False
+    """At ``max_steps``, ask an operator for more steps instead of failing."""
 
 
 @dataclass
@@ -115,15 +119,25 @@ def _first_model(fn: Callable[..., Any], position: int) -> type[BaseModel] | Non
 
 
 def tool(
-    name: str | None = None, *, timeout_s: float | None = None, registry: Registry | None = None
+    name: str | None = None,
+    *,
+    timeout_s: float | None = None,
+    requires_approval: bool = False,
+    registry: Registry | None = None,
 ) -> Callable[[F], F]:
-    """Register an async function of one pydantic argument model as a tool."""
+    """Register an async function of one pydantic argument model as a tool.
+
+    Args:
+        name: defaults to the function's name.
+        timeout_s: per-call timeout (default ``runtime.tool_timeout_s``).
+        requires_approval: every call waits for an operator's approval first.
+    """
 
     def wrap(fn: F) -> F:
         model = _first_model(fn, 0)
         if model is None:
             raise TypeError(f"tool {fn.__name__}: annotate its one parameter with a pydantic model")
-        spec = ToolSpec(name or fn.__name__, fn, model, inspect.getdoc(fn) or "", timeout_s)
+        spec = ToolSpec(name or fn.__name__, fn, model, inspect.getdoc(fn) or "", timeout_s, requires_approval)
         (registry or default_registry).add_tool(spec)
         return fn
 
@@ -136,6 +150,7 @@ def agent(
     tools: Iterable[str] = (),
     max_steps: int | None = None,
     route: str | None = None,
+    escalate_on_max_steps: bool = False,
     registry: Registry | None = None,
 ) -> Callable[[F], F]:
     """Register an async ``(ctx, input)`` function as an agent.
@@ -145,6 +160,7 @@ def agent(
         tools: the allowlist; nothing else is callable.
         max_steps: overrides ``runtime.max_steps``.
         route: the default route of its LLM calls.
+        escalate_on_max_steps: at ``max_steps``, ask an operator for more steps.
     """
 
     def wrap(fn: F) -> F:
@@ -156,6 +172,7 @@ def agent(
             max_steps,
             route,
             (inspect.getdoc(fn) or "").split("\n", 1)[0],
+            escalate_on_max_steps,
         )
         (registry or default_registry).add_agent(spec)
         return fn

@@ -9,26 +9,25 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
-import time
+import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
 from agentops.runtime.config import SIMULATOR_API_BASE, Settings
-from agentops.runtime.context import Context
-from agentops.runtime.errors import AgentOpsError, ConfigError, TaskInputError
+from agentops.runtime.errors import ConfigError
 from agentops.runtime.events import EventBus
 from agentops.runtime.llm import LLMClient, Route
-from agentops.runtime.logs import bound_task, get_logger
+from agentops.runtime.logs import get_logger
 from agentops.runtime.pricing import PriceBook
 from agentops.runtime.provider import Deployment, load_litellm_async
 from agentops.runtime.registry import Registry, default_registry
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.simulator import Simulator
-from agentops.runtime.tracing import Tracer, new_trace_id
+from agentops.runtime.pool import WorkerPool
+from agentops.runtime.tasks import TaskRunner
+from agentops.runtime.tracing import Tracer
 from agentops.store import CircuitEventRecord, Store, TaskRecord
 
 __all__ = ["CircuitStatus", "Runtime"]
@@ -60,8 +59,15 @@ class CircuitStatus:
 class Runtime:
     """One process's agent runtime."""
 
-    def __init__(self, settings: Settings, registry: Registry | None = None) -> None:
+    def __init__(self, settings: Settings, registry: Registry | None = None, *, workers: bool = False) -> None:
+        """Args:
+        settings: the configuration.
+        registry: agents and tools (default: the decorators' registry).
+        workers: also run the durable queue's workers in this process.
+        """
         self.settings = settings
+        self._with_workers = workers
+        self.pool: WorkerPool | None = None
         self.registry = registry or default_registry
         self.bus = EventBus()
         self.store: Store | None = None
@@ -72,6 +78,9 @@ class Runtime:
         self._load_task: asyncio.Task[None] | None = None
         self._load_error: BaseException | None = None
         self._deployments: dict[str, Deployment] = {}
+        self._tasks: TaskRunner | None = None
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        """This process's identity on the queue's leases."""
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -99,10 +108,23 @@ class Runtime:
         self._deployments = self._build_deployments()
         for name in self._deployments:
             self.breakers[name] = CircuitBreaker(name, **s.circuit.model_dump(), listener=self._on_transition)
+        self._tasks = TaskRunner(s, self.registry, self.store, self.bus, self.wait_ready, self.owner)
+        if self._with_workers:
+            w = s.workers
+            self.pool = WorkerPool(
+                self._tasks,
+                concurrency=w.concurrency,
+                lease_s=w.lease_s,
+                poll_s=w.poll_s,
+                journal_retention_s=w.journal_retention_h * 3600,
+            )
+            await self.pool.start()
         self._load_task = asyncio.get_running_loop().create_task(self._load_providers(), name="agentops-load-providers")
 
-    async def stop(self) -> None:
-        """Stop the simulator and close the store (writing what is queued)."""
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop the workers (running tasks get ``grace_s`` to finish), the simulator, and the store."""
+        if self.pool is not None:
+            await self.pool.stop(grace_s)
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
         if self.simulator is not None:
@@ -253,89 +275,35 @@ class Runtime:
 
     # -- tasks ----------------------------------------------------------------------------
 
+    @property
+    def tasks(self) -> TaskRunner:
+        """Task submission and execution (after :meth:`start`)."""
+        if self._tasks is None:
+            raise RuntimeError("start the runtime first")
+        return self._tasks
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task for the workers; see :meth:`TaskRunner.submit`."""
+        return await self.tasks.submit(
+            agent, input, user_id=user_id, session_id=session_id, priority=priority, idempotency_key=idempotency_key
+        )
+
     async def run(
         self, agent: str, input: Any, *, user_id: str | None = None, session_id: str | None = None
     ) -> TaskRecord:
-        """Run one task to its end and return its record (status ``succeeded`` or ``failed``).
+        """Run one task now and return its record (``succeeded``, ``failed``, or ``waiting``).
 
         Raises:
             UnknownAgentError: no such agent.
             TaskInputError: the input fails the agent's input model (nothing is recorded).
         """
-        spec = self.registry.get_agent(agent)
-        value: Any = input
-        if spec.input_model is not None:
-            try:
-                value = spec.input_model.model_validate(input)
-            except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
-                )
-                raise TaskInputError(f"input for agent {agent!r} is invalid: {problems}") from None
-        assert self.store is not None
-        now = time.time()
-        task = TaskRecord(
-            uuid.uuid4().hex[:16], agent, "running", input, new_trace_id(), now, user_id, session_id, started_at=now
-        )
-        await self.store.insert_task(task)
-        tracer = Tracer(self.store, self.bus)
-        span = tracer.start(
-            f"task {agent}",
-            "task",
-            trace_id=task.trace_id,
-            task_id=task.id,
-            attrs={"agentops.agent": agent, "enduser.id": user_id, "session.id": session_id},
-        )
-        self.bus.publish("task.started", task_id=task.id, agent=agent, user_id=user_id, trace_id=task.trace_id)
-        s = self.settings
-        ctx = Context(
-            task.id,
-            task.trace_id,
-            spec,
-            user_id,
-            session_id,
-            span,
-            spec.max_steps or s.runtime.max_steps,
-            s.runtime.default_route,
-            s.gate.max_repairs,
-            s.runtime.tool_timeout_s,
-            self.wait_ready,
-            tracer,
-            self.store,
-            self.registry,
-        )
-        with bound_task(task.id, task.trace_id):
-            try:
-                result = await spec.fn(ctx, value)
-                task.output = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-                task.status = "succeeded"
-            except AgentOpsError as exc:
-                task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
-                log.warning("task failed", error_type=task.error_type, error=task.error)
-            except asyncio.CancelledError:
-                task.status, task.error_type, task.error = "cancelled", "CancelledError", "cancelled"
-                raise
-            except Exception as exc:
-                task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
-                log.exception("agent raised")
-            finally:
-                t = ctx.totals
-                task.steps, task.input_tokens, task.output_tokens = t.steps, t.input_tokens, t.output_tokens
-                task.cached_tokens, task.cost_usd, task.finished_at = t.cached_tokens, t.cost_usd, time.time()
-                tracer.end(
-                    span,
-                    "ok" if task.status == "succeeded" else "error",
-                    task.error,
-                    attrs={"agentops.steps": t.steps, "agentops.cost_usd": t.cost_usd},
-                )
-                await asyncio.shield(self.store.finish_task(task))
-                self.bus.publish(
-                    "task.finished",
-                    task_id=task.id,
-                    agent=agent,
-                    status=task.status,
-                    cost_usd=task.cost_usd,
-                    steps=task.steps,
-                    error_type=task.error_type,
-                )
-        return task
+        return await self.tasks.run(agent, input, user_id=user_id, session_id=session_id)

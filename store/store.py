@@ -87,8 +87,8 @@ class Store:
         """Create a task row (durable)."""
         await self.writer.write(
             (
-                "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, started_at,"
+                " lease_owner, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 (
                     task.id,
                     task.agent,
@@ -99,6 +99,7 @@ class Store:
                     task.trace_id,
                     task.created_at,
                     task.started_at,
+                    task.lease_owner,
                 ),
             )
         )

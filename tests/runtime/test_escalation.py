@@ -1,0 +1,177 @@
+"""Human-in-the-loop through the durable queue: park, decide, resume from the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pydantic import BaseModel, Field
+
+from agentops.runtime import Context, Registry, Runtime, agent, tool
+from agentops.runtime.context import current_step_key
+from agentops.runtime.errors import DecisionError, ToolDeniedError
+from agentops.runtime.escalation import validate_edit
+from agentops.store import AlreadyDecidedError, EscalationStore, Store
+
+
+class Refund(BaseModel):
+    order_id: str
+    amount: float = Field(gt=0, le=1000)
+
+
+class Request(BaseModel):
+    order_id: str
+    amount: float
+
+
+def make_registry(effects: list[tuple[str, float]]) -> Registry:
+    reg = Registry()
+
+    @tool(registry=reg, requires_approval=True)
+    async def refund(args: Refund) -> dict[str, float]:
+        """Pay money back (a side effect)."""
+        effects.append((current_step_key(), args.amount))
+        return {"refunded": args.amount}
+
+    @agent(registry=reg, tools=["refund"])
+    async def refunds(ctx: Context, req: Request) -> dict[str, object]:
+        plan = await ctx.llm(f"Plan a refund of {req.amount} for order {req.order_id}", name="plan")
+        try:
+            done = await ctx.tool("refund", order_id=req.order_id, amount=req.amount)
+        except ToolDeniedError as exc:
+            return {"denied": str(exc)}
+        return {"done": done, "plan": plan.text}
+
+    @agent(registry=reg)
+    async def asks(ctx: Context, req: Request) -> dict[str, object]:
+        decision = await ctx.escalate(
+            f"ok to ship {req.order_id}?", proposed={"ship": True}, timeout=0.3, default="deny"
+        )
+        return {"action": decision.action, "timed_out": decision.timed_out, "by": decision.decided_by}
+
+    return reg
+
+
+def quick(make_settings, **extra):
+    workers = {"concurrency": 2, "lease_s": 5, "poll_s": 0.05, **extra.pop("workers", {})}
+    return make_settings(
+        runtime={"agent_modules": []}, routes={"default": {"chain": ["primary"]}}, workers=workers, **extra
+    )
+
+
+async def wait_status(rt: Runtime, task_id: str, *statuses: str, timeout: float = 10) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = await rt.store.get_task(task_id)
+        if task is not None and task.status in statuses:
+            return task
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"task {task_id} never reached {statuses}: {await rt.store.get_task(task_id)}")
+
+
+async def start(settings, registry) -> Runtime:
+    rt = Runtime(settings, registry, workers=True)
+    await rt.start()
+    await rt.wait_ready()
+    return rt
+
+
+async def test_approval_resumes_the_task_without_redoing_steps(make_settings):
+    effects: list[tuple[str, float]] = []
+    rt = await start(quick(make_settings), make_registry(effects))
+    try:
+        task, _ = await rt.submit("refunds", {"order_id": "A-1", "amount": 250})
+        await wait_status(rt, task.id, "waiting")
+        assert rt.pool.stats().busy == 0  # a waiting task holds no worker
+        (pending,) = await rt.tasks.escalations.find()
+        assert pending.tool == "refund" and pending.proposed == {"order_id": "A-1", "amount": 250}
+        calls_before = rt.simulator.stats.requests
+        await rt.tasks.escalations.decide(pending.id, "approve", actor="ana", via="test")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output["done"] == {"refunded": 250}
+        assert rt.simulator.stats.requests == calls_before  # the plan step replayed from the journal
+        assert effects == [(f"{task.id}:3", 250)]  # step 1 plan, 2 escalation, 3 refund: once
+    finally:
+        await rt.stop()
+
+
+async def test_deny_reason_reaches_the_agent(make_settings):
+    effects: list[tuple[str, float]] = []
+    rt = await start(quick(make_settings), make_registry(effects))
+    try:
+        task, _ = await rt.submit("refunds", {"order_id": "A-2", "amount": 900})
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await rt.tasks.escalations.find()
+        await rt.tasks.escalations.decide(pending.id, "deny", actor="ana", via="test", comment="over the limit")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == {"denied": "operator denied tool 'refund': over the limit"}
+        assert effects == []
+        with pytest.raises(AlreadyDecidedError):
+            await rt.tasks.escalations.decide(pending.id, "approve", actor="bob", via="test")
+    finally:
+        await rt.stop()
+
+
+async def test_an_edit_is_validated_then_used(make_settings):
+    effects: list[tuple[str, float]] = []
+    reg = make_registry(effects)
+    rt = await start(quick(make_settings), reg)
+    try:
+        task, _ = await rt.submit("refunds", {"order_id": "A-3", "amount": 400})
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await rt.tasks.escalations.find()
+        with pytest.raises(DecisionError, match=r"amount: Input should be less than or equal to 1000"):
+            validate_edit(reg.tools["refund"], {"order_id": "A-3", "amount": 5000})
+        args = validate_edit(reg.tools["refund"], {"order_id": "A-3", "amount": 150})
+        await rt.tasks.escalations.decide(pending.id, "edit", actor="ana", via="test", args=args)
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output["done"] == {"refunded": 150}
+        assert [amount for _, amount in effects] == [150]
+    finally:
+        await rt.stop()
+
+
+async def test_a_timeout_applies_the_default_and_says_so(make_settings):
+    rt = await start(quick(make_settings), make_registry([]))
+    try:
+        task, _ = await rt.submit("asks", {"order_id": "B-1", "amount": 1})
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == {"action": "deny", "timed_out": True, "by": "timeout"}
+        log = await rt.tasks.escalations.audit_log()
+        assert log[0].actor == "timeout" and log[0].action == "escalation.deny"
+    finally:
+        await rt.stop()
+
+
+async def test_an_approval_given_while_the_runtime_is_down_applies_when_it_returns(make_settings):
+    effects: list[tuple[str, float]] = []
+    settings = quick(make_settings)
+    first = await start(settings, make_registry(effects))
+    task, _ = await first.submit("refunds", {"order_id": "C-1", "amount": 75})
+    await wait_status(first, task.id, "waiting")
+    await first.stop()
+
+    # Nothing runs now. An operator approves against the database file, as the CLI does.
+    store = await Store.open(settings.store.path)
+    (pending,) = await EscalationStore(store).find()
+    await EscalationStore(store).decide(pending.id, "approve", actor="ana", via="cli")
+    await store.close()
+
+    second = await start(settings, make_registry(effects))
+    try:
+        done = await wait_status(second, task.id, "succeeded")
+        assert done.output["done"] == {"refunded": 75}
+        assert len(effects) == 1
+    finally:
+        await second.stop()
+
+
+async def test_the_same_idempotency_key_twice_is_one_task(make_settings):
+    rt = await start(quick(make_settings, workers={"concurrency": 1, "poll_s": 0.05}), make_registry([]))
+    try:
+        a, created = await rt.submit("asks", {"order_id": "K", "amount": 1}, idempotency_key="order-K")
+        b, created_again = await rt.submit("asks", {"order_id": "K", "amount": 1}, idempotency_key="order-K")
+        assert created and not created_again and a.id == b.id
+    finally:
+        await rt.stop()
