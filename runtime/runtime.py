@@ -20,12 +20,12 @@ from agentops.runtime.errors import ConfigError
 from agentops.runtime.events import EventBus
 from agentops.runtime.llm import LLMClient, Route
 from agentops.runtime.logs import get_logger
+from agentops.runtime.pool import WorkerPool
 from agentops.runtime.pricing import PriceBook
 from agentops.runtime.provider import Deployment, load_litellm_async
 from agentops.runtime.registry import Registry, default_registry
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.simulator import Simulator
-from agentops.runtime.pool import WorkerPool
 from agentops.runtime.tasks import TaskRunner
 from agentops.runtime.tracing import Tracer
 from agentops.store import CircuitEventRecord, Store, TaskRecord

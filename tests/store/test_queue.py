@@ -76,8 +76,17 @@ async def test_decisions_are_written_once_and_requeue_the_task(store):
     q, esc = TaskQueue(store), EscalationStore(store)
     (tid,) = await submit(q, 1)
     (task,) = await q.claim("w", 30)
-    e = await esc.open(task_id=tid, seq=2, agent="a", reason="refund $900", context={"x": 1},
-                       proposed={"amount": 900}, tool="refund", default_action="deny", timeout_s=60)
+    e = await esc.open(
+        task_id=tid,
+        seq=2,
+        agent="a",
+        reason="refund $900",
+        context={"x": 1},
+        proposed={"amount": 900},
+        tool="refund",
+        default_action="deny",
+        timeout_s=60,
+    )
     assert await q.park(task, "w")
     assert (await store.get_task(tid)).status == "waiting"
     decided = await esc.decide(e.id[:6], "approve", actor="ana", via="cli", comment="ok")
@@ -91,8 +100,17 @@ async def test_decisions_are_written_once_and_requeue_the_task(store):
 
 async def test_reopening_an_escalation_for_the_same_step_returns_it(store):
     esc = EscalationStore(store)
-    kw = {"task_id": "t", "seq": 1, "agent": "a", "reason": "r", "context": None, "proposed": None, "tool": None,
-          "default_action": "deny", "timeout_s": None}
+    kw = {
+        "task_id": "t",
+        "seq": 1,
+        "agent": "a",
+        "reason": "r",
+        "context": None,
+        "proposed": None,
+        "tool": None,
+        "default_action": "deny",
+        "timeout_s": None,
+    }
     assert (await esc.open(**kw)).id == (await esc.open(**kw)).id
 
 
@@ -110,8 +128,9 @@ async def test_journal_round_trip_and_compaction(store):
 
 async def test_cancel_queued_at_once_running_at_next_step(store):
     q = TaskQueue(store)
-    a, b = await submit(q, 2)
-    assert await q.cancel(a, actor="ana", via="cli") in {"cancelled", "cancelling"}
+    queued, _ = await submit(q, 2)
+    assert await q.cancel(queued, actor="ana", via="cli") == "cancelled"
+    assert (await store.get_task(queued)).status == "cancelled"
     (running,) = await q.claim("w", 30)
     assert await q.cancel(running.id, actor="ana", via="cli") == "cancelling"
     assert await q.heartbeat(running.id, "w", 30) == (True, True)
