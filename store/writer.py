@@ -132,25 +132,47 @@ class Writer:
                     fut.set_result(None)
                 else:
                     fut.set_exception(error)
-            for fn, job in batch.jobs:
-                await self._run_job(fn, job)
+            if batch.jobs:
+                await self._run_jobs(batch.jobs)
 
-    async def _run_job(self, fn: Transaction, fut: asyncio.Future[Any]) -> None:
+    async def _run_jobs(self, jobs: list[tuple[Transaction, asyncio.Future[Any]]]) -> None:
+        """Run every waiting job in one transaction, each inside its own savepoint.
+
+        A job that raises is rolled back to its savepoint alone and gets the exception;
+        the others commit together (group commit for read-then-write transactions).
+        """
+        results: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                result = await fn(self._conn)
+                for fn, fut in jobs:
+                    await self._conn.execute("SAVEPOINT job")
+                    try:
+                        value = await fn(self._conn)
+                    except Exception as exc:  # noqa: BLE001 - handed to that job's caller
+                        await self._conn.execute("ROLLBACK TO job")
+                        await self._conn.execute("RELEASE job")
+                        results.append((fut, False, exc))
+                        continue
+                    await self._conn.execute("RELEASE job")
+                    results.append((fut, True, value))
                 await self._conn.execute("COMMIT")
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
-        except Exception as exc:  # noqa: BLE001 - handed to the caller
-            if not fut.done():
-                fut.set_exception(exc)
+        except Exception as exc:  # noqa: BLE001 - the commit failed: every job fails with it
+            for _, fut in jobs:
+                if not fut.done():
+                    fut.set_exception(exc)
             return
         self.commits += 1
-        if not fut.done():
-            fut.set_result(result)
+        for fut, ok, value in results:
+            if fut.done():
+                continue
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
 
     async def _wait_urgent(self) -> None:
         while not self._urgent:

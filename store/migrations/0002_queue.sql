@@ -10,7 +10,8 @@ ALTER TABLE tasks ADD COLUMN lease_expires_at REAL;
 ALTER TABLE tasks ADD COLUMN available_at REAL NOT NULL DEFAULT 0;
 ALTER TABLE tasks ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX tasks_by_idempotency_key ON tasks (idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX tasks_claimable ON tasks (status, priority DESC, available_at, created_at);
+-- Claims walk this index in queue order (priority, then age) and stop at the first ready row.
+CREATE INDEX tasks_claimable ON tasks (status, priority DESC, created_at);
 CREATE INDEX tasks_by_lease ON tasks (status, lease_expires_at);
 
 -- One row per step of a task, written before the agent continues. status 'started' marks
