@@ -61,13 +61,18 @@ class TaskRunner:
         """Set whenever this process queued a task: wakes idle workers."""
 
     def validate(self, agent: str, input: Any) -> tuple[AgentSpec, Any]:
+        """The agent and its validated input; see :meth:`validate_input`."""
+        return self.validate_input(self.registry, agent, input)
+
+    @staticmethod
+    def validate_input(registry: Registry, agent: str, input: Any) -> tuple[AgentSpec, Any]:
         """The agent and its validated input.
 
         Raises:
             UnknownAgentError: no such agent.
             TaskInputError: the input fails the agent's input model.
         """
-        spec = self.registry.get_agent(agent)
+        spec = registry.get_agent(agent)
         if spec.input_model is None:
             return spec, input
         try:

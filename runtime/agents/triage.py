@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentops.runtime.context import Context
+from agentops.runtime.context import Context, current_step_key
 from agentops.runtime.registry import agent, tool
 
-__all__ = ["InvoiceQuery", "KBQuery", "Ticket", "Triage", "triage"]
+__all__ = ["REFUND_APPROVAL_USD", "InvoiceQuery", "KBQuery", "RefundRequest", "Ticket", "Triage", "triage"]
 
 CLASSIFY = (
     "You triage customer support tickets. Classify the ticket as billing, technical or account, "
@@ -42,6 +42,18 @@ class InvoiceQuery(BaseModel):
     """Arguments of ``lookup_invoice``."""
 
     customer_id: str
+
+
+class RefundRequest(BaseModel):
+    """Arguments of ``issue_refund``."""
+
+    customer_id: str
+    invoice: str
+    amount_usd: float = Field(gt=0, le=5000)
+
+
+REFUND_APPROVAL_USD = 100.0
+"""Refunds above this wait for an operator's approval."""
 
 
 class KBQuery(BaseModel):
@@ -76,7 +88,36 @@ async def search_kb(args: KBQuery) -> list[dict[str, str]]:
     ]
 
 
-@agent(tools=["lookup_invoice", "search_kb"], max_steps=6)
+@tool(timeout_s=5)
+async def issue_refund(args: RefundRequest) -> dict[str, Any]:
+    """Refund an invoice (a side effect: money moves). Idempotent per task step."""
+    return {
+        "refund_id": f"RF-{_digest(current_step_key() + args.invoice) % 10**6:06d}",
+        "amount_usd": args.amount_usd,
+        "status": "issued",
+    }
+
+
+async def _refund(ctx: Context, ticket: Ticket, invoice: dict[str, Any]) -> str:
+    """Refund the invoice; above the threshold, only with an operator's approval."""
+    proposed = {"customer_id": ticket.customer_id, "invoice": invoice["invoice"], "amount_usd": invoice["amount_usd"]}
+    if invoice["amount_usd"] > REFUND_APPROVAL_USD:
+        decision = await ctx.escalate(
+            f"refund ${invoice['amount_usd']:.2f} on {invoice['invoice']} (over ${REFUND_APPROVAL_USD:.0f})",
+            context={"ticket": ticket.text, "invoice": invoice},
+            proposed=proposed,
+            tool="issue_refund",
+            timeout=600,
+            default="deny",
+        )
+        if not decision.approved:
+            return f"refund not issued: {decision.comment or 'declined'}"
+        proposed = decision.args
+    refund = await ctx.tool("issue_refund", **proposed)
+    return f"refund {refund['refund_id']} of ${refund['amount_usd']:.2f} issued"
+
+
+@agent(tools=["lookup_invoice", "search_kb", "issue_refund"], max_steps=8)
 async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     """Classify a support ticket and answer it with the handler for its category."""
     verdict = (await ctx.llm(ticket.text, system=CLASSIFY, output=Triage, name="classify", temperature=0)).output
@@ -84,7 +125,10 @@ async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     handler = HANDLERS[verdict.category]
     if verdict.category == "billing":
         invoice = await ctx.tool("lookup_invoice", customer_id=ticket.customer_id)
-        answer = await ctx.llm(f"Ticket: {ticket.text}\nInvoice: {invoice}", system=handler, name="answer billing")
+        action = await _refund(ctx, ticket, invoice) if "refund" in ticket.text.lower() else "none"
+        answer = await ctx.llm(
+            f"Ticket: {ticket.text}\nInvoice: {invoice}\nAction taken: {action}", system=handler, name="answer billing"
+        )
     elif verdict.category == "technical":
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": handler},
