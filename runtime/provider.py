@@ -52,10 +52,11 @@ def load_litellm() -> ModuleType:
             os.environ.setdefault("LITELLM_LOG", "ERROR")
             import litellm
 
-            # We retry, log, trace and price ourselves; litellm's own machinery is per-call
-            # overhead we do not need (see docs/performance.md).
+            # We retry, log, trace and price ourselves: no litellm retries, no callbacks, no
+            # "give feedback" banner on errors. litellm 1.110.2 has no setting that turns off
+            # the rest of its per-call machinery (cost calculation, the logging payload, the
+            # thread hop inside acompletion): see docs/performance.md for the profile.
             litellm.suppress_debug_info = True
-            litellm.telemetry = False
             # Not litellm.drop_params: with it, a 422 from the provider makes acompletion
             # return None instead of raising (litellm 1.110.2).
             litellm.num_retries = 0
@@ -131,24 +132,43 @@ async def complete(
 ) -> ProviderReply:
     """One attempt, no retries, against one deployment.
 
+    Args:
+        deployment: where to send it.
+        messages: the chat messages.
+        timeout: seconds this attempt may take: the deployment's timeout, or less when
+            the call's deadline is nearer.
+        **params: further ``litellm.acompletion`` parameters (``tools``, ``response_format``, ...).
+
     Raises:
         TransientProviderError, PermanentProviderError, ContextWindowError: mapped from litellm.
     """
     litellm = _litellm if _litellm is not None else await load_litellm_async()
+    # litellm caches its HTTP client under a key that includes the timeout: a timeout
+    # that changes from call to call (the rest of a deadline) builds a new client, and
+    # opens a new connection, for every attempt. So litellm gets the deployment's own
+    # timeout, which does not change, and a nearer deadline is enforced here.
+    deadline = asyncio.timeout(timeout if timeout < deployment.timeout_s else None)
     try:
-        resp = await litellm.acompletion(
-            model=deployment.model,
-            messages=messages,
-            api_base=deployment.api_base,
-            api_key=deployment.api_key or "none",
-            timeout=timeout,
-            num_retries=0,
-            max_retries=0,
-            **params,
-        )
+        async with deadline:
+            resp = await litellm.acompletion(
+                model=deployment.model,
+                messages=messages,
+                api_base=deployment.api_base,
+                api_key=deployment.api_key or "none",
+                timeout=max(timeout, deployment.timeout_s),
+                num_retries=0,
+                max_retries=0,
+                **params,
+            )
     except asyncio.CancelledError:
         raise
     except Exception as exc:
+        if deadline.expired():
+            raise TransientProviderError(
+                f"Timeout: no answer within {timeout:.3g} s, the rest of the call's deadline",
+                deployment=deployment.name,
+                status=408,
+            ) from exc
         raise map_error(exc, deployment.name) from exc
     return _reply(resp, deployment.name)
 
