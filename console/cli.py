@@ -1,6 +1,8 @@
 """The ``agentops`` command line.
 
 The commands here never import Textual: ``tui`` and ``demo`` load the console lazily.
+Nor do they import the runtime before they need it: the console paints its first
+frame before ``agentops.runtime`` (and, later, litellm) is loaded.
 Exit codes: 0 success, 1 the task (or command) failed, 2 bad usage or configuration.
 """
 
@@ -13,20 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentops.console import render
-from agentops.runtime import (
-    AgentOpsError,
-    ConfigError,
-    LocalControl,
-    Runtime,
-    Settings,
-    TaskInputError,
-    UnknownAgentError,
-    load_settings,
-)
-from agentops.runtime.logs import configure_logging
+
+if TYPE_CHECKING:
+    from agentops.runtime import Settings
 
 __all__ = ["build_parser", "main"]
 
@@ -60,12 +54,37 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("costs", help="spend from the ledger, grouped")
     c.add_argument("--by", choices=["agent", "model", "user", "deployment", "task"], default="agent")
     c.add_argument("--since", default="24h", help="how far back: 30m, 24h, 7d (default 24h)")
+
+    u = sub.add_parser("tui", help="the operations console on the configured runtime (in-process)")
+    u.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
+
+    d = sub.add_parser(
+        "demo",
+        help="a live simulated system with scheduled faults, and the console on it",
+        description="Run the simulator with a fault schedule (a primary-model outage every 2 minutes, the first"
+        " ~20 s in; bursts of 429s), the runtime with workers, and sample agents fed with tasks from several"
+        " users. The demo's store, .agentops/demo.db, is recreated at each start.",
+    )
+    d.add_argument("--seed", type=int, default=1, help="seed of the traffic and the simulator (default 1)")
+    d.add_argument("--rate", type=float, default=2.0, help="tasks submitted per second (default 2)")
+    d.add_argument("--workers", type=int, default=16, help="tasks run at once (default 16)")
+    d.add_argument("--headless", action="store_true", help="no console: print a summary line every few seconds")
+    d.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    d.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``agentops`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "demo" and args.rate <= 0:
+        print("agentops demo: --rate must be above 0 tasks per second", file=sys.stderr)
+        raise SystemExit(2)
+    if args.command == "tui" or (args.command == "demo" and not args.headless):
+        raise SystemExit(_console(args))
+    from agentops.runtime import AgentOpsError, ConfigError, TaskInputError, UnknownAgentError, load_settings
+    from agentops.runtime.logs import configure_logging
+
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -73,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2) from None
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     configure_logging(level if args.verbose else settings.log.level, settings.log.format)
-    handler = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs}[args.command]
+    handler = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs, "demo": _demo_headless}[args.command]
     try:
         code = asyncio.run(handler(args, settings))
     except (UsageError, ConfigError, UnknownAgentError, TaskInputError) as exc:
@@ -85,6 +104,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     raise SystemExit(code)
+
+
+def _console(args: argparse.Namespace) -> int:
+    """``tui`` and ``demo``: load Textual (only now) and run the console."""
+    from agentops.console import launch
+
+    level = ("warning", "info", "debug")[min(args.verbose, 2)]
+    try:
+        if args.command == "tui":
+            return asyncio.run(launch.run_tui(args.config, read_only=args.read_only, log_level=level))
+        return asyncio.run(
+            launch.run_demo_console(
+                seed=args.seed,
+                rate=args.rate,
+                workers=args.workers,
+                read_only=args.read_only,
+                duration_s=args.duration,
+                log_level=level,
+            )
+        )
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _demo_headless(args: argparse.Namespace, settings: Settings) -> int:
+    from agentops.console.logfile import log_to_file
+    from agentops.runtime.demo import Demo, run_headless
+
+    demo = Demo(seed=args.seed, rate=args.rate, workers=args.workers)
+    if not args.verbose:  # the summary line is the output; circuit warnings go to the log file
+        log_to_file(Path(demo.settings.store.path).parent / "demo.log", "warning")
+    await run_headless(demo, duration_s=args.duration, emit=lambda line: print(line, flush=True))
+    return 0
 
 
 def _json_arg(name: str, text: str) -> Any:
@@ -109,6 +161,8 @@ async def _sim(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from agentops.runtime import Runtime
+
     payload = _json_arg("--input", args.input)
     runtime = Runtime(settings)
     await runtime.start()
@@ -125,6 +179,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _traces(args: argparse.Namespace, settings: Settings) -> int:
+    from agentops.runtime import LocalControl
+
     control = await LocalControl.open_store(settings)
     try:
         if args.task is None:
@@ -146,6 +202,8 @@ async def _costs(args: argparse.Namespace, settings: Settings) -> int:
         since = time.time() - render.parse_since(args.since)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from agentops.runtime import LocalControl
+
     control = await LocalControl.open_store(settings)
     try:
         rows = await control.costs(args.by, since=since)

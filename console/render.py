@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentops.runtime import CostRow, SpanRecord, TaskRecord
+if TYPE_CHECKING:  # the console loads the runtime off the UI's path; these are only types
+    from agentops.runtime import CostRow, SpanRecord, TaskRecord
 
-__all__ = ["costs_table", "money", "parse_since", "span_tree", "table", "task_summary", "tasks_table"]
+__all__ = ["costs_table", "money", "ms", "parse_since", "span_tree", "table", "task_summary", "tasks_table"]
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -6,20 +6,22 @@ agents receive, the error hierarchy, the event bus and the simulator.
 
 from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
 from agentops.runtime.config import Settings, load_settings
-from agentops.runtime.context import Context, LLMResult
-from agentops.runtime.control import Control, LocalControl, RuntimeStatus, start_of_today
+from agentops.runtime.context import Context, LLMResult, current_step_key
+from agentops.runtime.control import BudgetStatus, Control, LocalControl, RuntimeStatus, start_of_today
 from agentops.runtime.errors import (
     AgentOpsError,
     CircuitOpenError,
     ConfigError,
     ContextWindowError,
     DeadlineExceededError,
+    DecisionError,
     LLMCallError,
     MaxStepsExceededError,
     PermanentProviderError,
     ProviderError,
     TaskInputError,
     ToolArgumentsError,
+    ToolDeniedError,
     ToolError,
     ToolNotAllowedError,
     ToolTimeoutError,
@@ -27,6 +29,7 @@ from agentops.runtime.errors import (
     UnknownAgentError,
     ValidationGateError,
 )
+from agentops.runtime.escalation import Decision
 from agentops.runtime.events import Event, EventBus, Subscription
 from agentops.runtime.llm import CallScope, LLMClient, LLMResponse, Route
 from agentops.runtime.pricing import Price, PriceBook, Usage
@@ -34,11 +37,13 @@ from agentops.runtime.provider import Deployment, ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.runtime import CircuitStatus, Runtime
+from agentops.runtime.workers import WorkerPool, WorkerStats
 from agentops.store import CircuitEventRecord, CostRow, SpanRecord, TaskRecord
 
 __all__ = [
     "AgentOpsError",
     "AgentSpec",
+    "BudgetStatus",
     "CallScope",
     "CircuitBreaker",
     "CircuitEventRecord",
@@ -51,6 +56,8 @@ __all__ = [
     "Control",
     "CostRow",
     "DeadlineExceededError",
+    "Decision",
+    "DecisionError",
     "Deployment",
     "Event",
     "EventBus",
@@ -76,6 +83,7 @@ __all__ = [
     "TaskRecord",
     "ToolArgumentsError",
     "ToolCall",
+    "ToolDeniedError",
     "ToolError",
     "ToolNotAllowedError",
     "ToolSpec",
@@ -85,7 +93,10 @@ __all__ = [
     "UnknownAgentError",
     "Usage",
     "ValidationGateError",
+    "WorkerPool",
+    "WorkerStats",
     "agent",
+    "current_step_key",
     "default_registry",
     "load_settings",
     "start_of_today",

@@ -15,15 +15,31 @@ from typing import Protocol, runtime_checkable
 from agentops.runtime.config import Settings
 from agentops.runtime.events import Subscription
 from agentops.runtime.runtime import CircuitStatus, Runtime
+from agentops.runtime.workers import WorkerPool
 from agentops.store import CircuitEventRecord, CostRow, SpanRecord, Store, TaskRecord
+from agentops.store.store import CallBucket, CallTotals
 
-__all__ = ["Control", "LocalControl", "RuntimeStatus", "start_of_today"]
+__all__ = [
+    "BudgetStatus",
+    "CallBucket",
+    "CallTotals",
+    "Control",
+    "LocalControl",
+    "RuntimeStatus",
+    "start_of_day",
+    "start_of_today",
+]
+
+
+def start_of_day(at: float) -> float:
+    """Unix time of the local midnight that starts the day of ``at``."""
+    t = time.localtime(at)
+    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
 def start_of_today() -> float:
     """Unix time of today's local midnight."""
-    t = time.localtime()
-    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+    return start_of_day(time.time())
 
 
 @dataclass(frozen=True)
@@ -36,14 +52,39 @@ class RuntimeStatus:
     open_circuits: int
     spend_today_usd: float
     tasks_running: int
+    workers: int = 0
+    """Workers of the in-process pool (0 when the runtime runs no pool)."""
+    workers_busy: int = 0
+    queue_depth: int = 0
+
+    @property
+    def workers_idle(self) -> int:
+        """Workers waiting for a task."""
+        return self.workers - self.workers_busy
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Use of one budget against its cap (budgets arrive with cost control)."""
+
+    scope: str
+    """``task``, ``session``, ``user-day`` or ``global-day``."""
+    key: str
+    used_usd: float
+    cap_usd: float
+
+    @property
+    def fraction(self) -> float:
+        """Share of the cap used (may exceed 1)."""
+        return self.used_usd / self.cap_usd if self.cap_usd else 0.0
 
 
 @runtime_checkable
 class Control(Protocol):
     """Everything an operator surface may ask of a runtime."""
 
-    async def status(self) -> RuntimeStatus:
-        """Connection, readiness and headline figures."""
+    async def status(self, *, day_start: float | None = None) -> RuntimeStatus:
+        """Connection, readiness and headline figures (spend since ``day_start``, default local midnight)."""
         ...
 
     async def list_tasks(
@@ -56,8 +97,28 @@ class Control(Protocol):
         """One task by id or unique prefix."""
         ...
 
+    async def get_tasks(self, task_ids: list[str]) -> list[TaskRecord]:
+        """The tasks with these exact ids (those that exist), in no particular order."""
+        ...
+
     async def task_spans(self, task_id: str) -> list[SpanRecord]:
         """The spans of a task, in start order."""
+        ...
+
+    async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
+        """LLM calls, errors and P95 latency per bucket, oldest first (empty buckets included)."""
+        ...
+
+    async def call_totals(self, *, since: float = 0.0) -> CallTotals:
+        """LLM call counts (calls, errors, retries, fallbacks) and cost since ``since``."""
+        ...
+
+    async def spend(self, *, since: float, until: float | None = None) -> float:
+        """Ledger spend in USD in a time range."""
+        ...
+
+    async def budgets(self) -> list[BudgetStatus]:
+        """Every configured budget's use against its cap (empty: none configured)."""
         ...
 
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
@@ -80,16 +141,23 @@ class Control(Protocol):
 class LocalControl:
     """Control of an in-process runtime, or read-only access to a store file."""
 
-    def __init__(self, store: Store, runtime: Runtime | None = None, owns_store: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runtime: Runtime | None = None,
+        owns_store: bool = False,
+        pool: WorkerPool | None = None,
+    ) -> None:
         self._store = store
         self.runtime = runtime
+        self.pool = pool
         self._owns_store = owns_store
 
     @classmethod
-    def of(cls, runtime: Runtime) -> LocalControl:
-        """Control of a started runtime."""
+    def of(cls, runtime: Runtime, pool: WorkerPool | None = None) -> LocalControl:
+        """Control of a started runtime (and the worker pool feeding it, if any)."""
         assert runtime.store is not None, "start the runtime first"
-        return cls(runtime.store, runtime)
+        return cls(runtime.store, runtime, pool=pool)
 
     @classmethod
     async def open_store(cls, settings: Settings) -> LocalControl:
@@ -102,12 +170,12 @@ class LocalControl:
         if self._owns_store:
             await self._store.close()
 
-    async def status(self) -> RuntimeStatus:
-        """Connection, readiness and headline figures."""
-        rows = await self._store.costs_by("agent", since=start_of_today())
-        spend = sum(r.cost_usd for r in rows)
-        running = len(await self._store.list_tasks(limit=10_000, status="running"))
+    async def status(self, *, day_start: float | None = None) -> RuntimeStatus:
+        """Connection, readiness and headline figures (spend since ``day_start``, default local midnight)."""
+        spend = await self._store.spend(since=start_of_today() if day_start is None else day_start)
         circuits = await self.circuits()
+        stats = self.pool.stats() if self.pool is not None else None
+        running = stats.busy if stats is not None else await self._store.count_tasks(status="running")
         return RuntimeStatus(
             "in-process" if self.runtime else f"file {self._store.path}",
             self.runtime is not None,
@@ -115,6 +183,9 @@ class LocalControl:
             sum(1 for c in circuits if c.state == "open"),
             spend,
             running,
+            stats.workers if stats else 0,
+            stats.busy if stats else 0,
+            stats.queue_depth if stats else 0,
         )
 
     async def list_tasks(
@@ -127,9 +198,29 @@ class LocalControl:
         """One task by id or unique prefix."""
         return await self._store.get_task(task_id)
 
+    async def get_tasks(self, task_ids: list[str]) -> list[TaskRecord]:
+        """The tasks with these exact ids (those that exist), in no particular order."""
+        return await self._store.get_tasks(task_ids)
+
     async def task_spans(self, task_id: str) -> list[SpanRecord]:
         """The spans of a task, in start order."""
         return await self._store.spans_for_task(task_id)
+
+    async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
+        """LLM calls, errors and P95 latency per bucket, oldest first (empty buckets included)."""
+        return await self._store.call_buckets(since=since, until=until, bucket_s=bucket_s)
+
+    async def call_totals(self, *, since: float = 0.0) -> CallTotals:
+        """LLM call counts (calls, errors, retries, fallbacks) and cost since ``since``."""
+        return await self._store.call_totals(since=since)
+
+    async def spend(self, *, since: float, until: float | None = None) -> float:
+        """Ledger spend in USD in a time range."""
+        return await self._store.spend(since=since, until=until)
+
+    async def budgets(self) -> list[BudgetStatus]:
+        """Every configured budget's use against its cap: none until cost control lands."""
+        return []
 
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
         """Ledger spend grouped by a dimension."""

@@ -9,13 +9,13 @@ another process, or the control API.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from typing import Any
 
-import aiosqlite
-
 from agentops.store.queue import audit
+from agentops.store.queue import cursor as _cursor
 from agentops.store.records import AuditRecord, EscalationRecord
 from agentops.store.store import Store, _dumps
 
@@ -37,7 +37,7 @@ class AlreadyDecidedError(RuntimeError):
         self.record = record
 
 
-def _escalation(r: aiosqlite.Row) -> EscalationRecord:
+def _escalation(r: sqlite3.Row) -> EscalationRecord:
     d = dict(r)
     for key in ("context", "proposed", "decided_args"):
         d[key] = json.loads(d[key]) if d[key] is not None else None
@@ -67,8 +67,8 @@ class EscalationStore:
         now = time.time()
         new_id = "e-" + uuid.uuid4().hex[:10]
 
-        async def tx(conn: aiosqlite.Connection) -> EscalationRecord:
-            await conn.execute(
+        def tx(conn: sqlite3.Connection) -> EscalationRecord:
+            conn.execute(
                 "INSERT OR IGNORE INTO escalations (id, task_id, seq, agent, reason, context, proposed, tool, status,"
                 " default_action, created_at, deadline) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                 (
@@ -85,8 +85,8 @@ class EscalationStore:
                     now + timeout_s if timeout_s else None,
                 ),
             )
-            async with conn.execute("SELECT * FROM escalations WHERE task_id = ? AND seq = ?", (task_id, seq)) as cur:
-                row = await cur.fetchone()
+            with _cursor(conn, "SELECT * FROM escalations WHERE task_id = ? AND seq = ?", (task_id, seq)) as cur:
+                row = cur.fetchone()
             assert row is not None
             return _escalation(row)
 
@@ -131,23 +131,24 @@ class EscalationStore:
         current = await self.get(escalation_id)
         now = time.time()
 
-        async def tx(conn: aiosqlite.Connection) -> EscalationRecord:
-            async with conn.execute(
+        def tx(conn: sqlite3.Connection) -> EscalationRecord:
+            with _cursor(
+                conn,
                 "UPDATE escalations SET status = 'decided', decision = ?, decided_args = ?, comment = ?,"
                 " decided_by = ?, decided_via = ?, decided_at = ? WHERE id = ? AND status = 'pending' RETURNING *",
                 (decision, _dumps(args), comment, actor, via, now, current.id),
             ) as cur:
-                row = await cur.fetchone()
+                row = cur.fetchone()
             if row is None:
-                async with conn.execute("SELECT * FROM escalations WHERE id = ?", (current.id,)) as cur:
-                    existing = await cur.fetchone()
+                with _cursor(conn, "SELECT * FROM escalations WHERE id = ?", (current.id,)) as cur:
+                    existing = cur.fetchone()
                 assert existing is not None
                 raise AlreadyDecidedError(_escalation(existing))
-            await conn.execute(
+            conn.execute(
                 "UPDATE tasks SET status = 'queued', available_at = ? WHERE id = ? AND status = 'waiting'",
                 (now, current.task_id),
             )
-            await audit(
+            audit(
                 conn,
                 actor,
                 via,
@@ -177,7 +178,7 @@ class EscalationStore:
     async def record_action(self, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:
         """Audit an operator action that changes nothing in the store itself."""
 
-        async def tx(conn: aiosqlite.Connection) -> None:
-            await audit(conn, actor, via, action, target, details)
+        def tx(conn: sqlite3.Connection) -> None:
+            audit(conn, actor, via, action, target, details)
 
         await self.store.writer.transact(tx)

@@ -7,6 +7,7 @@ function; each step finds its recorded result here and returns it instead of run
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -52,8 +53,8 @@ class Journal:
         """Delete the journals of tasks that finished before a time. Returns rows deleted."""
         deleted = 0
 
-        async def tx(conn: Any) -> int:
-            cur = await conn.execute(
+        def tx(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
                 "DELETE FROM journal WHERE task_id IN (SELECT id FROM tasks WHERE finished_at IS NOT NULL"
                 " AND finished_at < ? AND status IN ('succeeded', 'failed', 'cancelled', 'dead'))",
                 (finished_before,),

@@ -13,17 +13,18 @@ an expired lease puts a task back to ``queued``, or to ``dead`` after
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
-
-import aiosqlite
 
 from agentops.store.records import TaskRecord
 from agentops.store.store import Store, _dumps, _task
 
-__all__ = ["FINAL_STATUSES", "TaskQueue"]
+__all__ = ["FINAL_STATUSES", "TaskQueue", "audit", "cursor"]
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "dead"})
 
@@ -54,13 +55,13 @@ class TaskQueue:
         task_id = uuid.uuid4().hex[:16]
         now = time.time()
 
-        async def tx(conn: aiosqlite.Connection) -> tuple[TaskRecord, bool]:
+        def tx(conn: sqlite3.Connection) -> tuple[TaskRecord, bool]:
             if idempotency_key is not None:
-                async with conn.execute("SELECT * FROM tasks WHERE idempotency_key = ?", (idempotency_key,)) as cur:
-                    row = await cur.fetchone()
+                with _cursor(conn, "SELECT * FROM tasks WHERE idempotency_key = ?", (idempotency_key,)) as cur:
+                    row = cur.fetchone()
                 if row is not None:
                     return _task(row), False
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, priority,"
                 " idempotency_key, max_attempts, available_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -77,8 +78,8 @@ class TaskQueue:
                     now,
                 ),
             )
-            async with conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)) as cur:
-                created = await cur.fetchone()
+            with _cursor(conn, "SELECT * FROM tasks WHERE id = ?", (task_id,)) as cur:
+                created = cur.fetchone()
             assert created is not None
             return _task(created), True
 
@@ -88,15 +89,16 @@ class TaskQueue:
         """Take up to ``limit`` queued tasks (highest priority, then oldest) under a lease."""
         now = time.time()
 
-        async def tx(conn: aiosqlite.Connection) -> list[TaskRecord]:
-            async with conn.execute(
+        def tx(conn: sqlite3.Connection) -> list[TaskRecord]:
+            with _cursor(
+                conn,
                 "UPDATE tasks SET status = 'running', lease_owner = ?, lease_expires_at = ?,"
                 " attempts = attempts + 1, started_at = COALESCE(started_at, ?)"
                 " WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND available_at <= ?"
                 " ORDER BY priority DESC, created_at LIMIT ?) AND status = 'queued' RETURNING *",
                 (owner, now + lease_s, now, now, limit),
             ) as cur:
-                claimed = [_task(r) for r in await cur.fetchall()]
+                claimed = [_task(r) for r in cur.fetchall()]
             # RETURNING order is unspecified: hand tasks out in queue order.
             return sorted(claimed, key=lambda t: (-t.priority, t.created_at))
 
@@ -105,13 +107,14 @@ class TaskQueue:
     async def heartbeat(self, task_id: str, owner: str, lease_s: float) -> tuple[bool, bool]:
         """Extend a lease. Returns (still ours, cancel requested)."""
 
-        async def tx(conn: aiosqlite.Connection) -> tuple[bool, bool]:
-            async with conn.execute(
+        def tx(conn: sqlite3.Connection) -> tuple[bool, bool]:
+            with _cursor(
+                conn,
                 "UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'"
                 " RETURNING cancel_requested",
                 (time.time() + lease_s, task_id, owner),
             ) as cur:
-                row = await cur.fetchone()
+                row = cur.fetchone()
             return (row is not None, bool(row[0]) if row is not None else False)
 
         return await self.store.writer.transact(tx)
@@ -119,8 +122,8 @@ class TaskQueue:
     async def finish(self, task: TaskRecord, owner: str) -> bool:
         """Record a final status, fenced by the lease. False if the lease was lost."""
 
-        async def tx(conn: aiosqlite.Connection) -> bool:
-            cur = await conn.execute(
+        def tx(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE tasks SET status = ?, output = ?, error_type = ?, error = ?, steps = ?, input_tokens = ?,"
                 " output_tokens = ?, cached_tokens = ?, cost_usd = ?, finished_at = ?, lease_owner = NULL,"
                 " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND status = 'running'",
@@ -146,8 +149,8 @@ class TaskQueue:
     async def park(self, task: TaskRecord, owner: str) -> bool:
         """Move a running task to ``waiting`` and release its lease (it holds no worker)."""
 
-        async def tx(conn: aiosqlite.Connection) -> bool:
-            cur = await conn.execute(
+        def tx(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE tasks SET status = 'waiting', lease_owner = NULL, lease_expires_at = NULL, steps = ?,"
                 " input_tokens = ?, output_tokens = ?, cached_tokens = ?, cost_usd = ?"
                 " WHERE id = ? AND lease_owner = ? AND status = 'running'",
@@ -164,15 +167,16 @@ class TaskQueue:
             The task's new status.
         """
 
-        async def tx(conn: aiosqlite.Connection) -> str:
-            async with conn.execute(
+        def tx(conn: sqlite3.Connection) -> str:
+            with _cursor(
+                conn,
                 "UPDATE tasks SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
                 " error = ?, error_type = 'AttemptFailed', lease_owner = NULL, lease_expires_at = NULL,"
                 " available_at = ?, finished_at = CASE WHEN attempts >= max_attempts THEN ? END"
                 " WHERE id = ? AND lease_owner = ? RETURNING status",
                 (error, time.time() + delay_s, time.time(), task_id, owner),
             ) as cur:
-                row = await cur.fetchone()
+                row = cur.fetchone()
             return str(row[0]) if row else "lost"
 
         return await self.store.writer.transact(tx)
@@ -185,8 +189,9 @@ class TaskQueue:
         """
         now = time.time()
 
-        async def tx(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
-            async with conn.execute(
+        def tx(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            with _cursor(
+                conn,
                 "UPDATE tasks SET status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
                 " error = CASE WHEN attempts >= max_attempts"
                 "   THEN 'lease expired on attempt ' || attempts || ' of ' || max_attempts ELSE error END,"
@@ -196,7 +201,7 @@ class TaskQueue:
                 " WHERE status = 'running' AND lease_expires_at < ? RETURNING id, status",
                 (now, now),
             ) as cur:
-                return [(r[0], r[1]) for r in await cur.fetchall()]
+                return [(r[0], r[1]) for r in cur.fetchall()]
 
         return await self.store.writer.transact(tx)
 
@@ -208,28 +213,28 @@ class TaskQueue:
             status it already had. Raises KeyError for an unknown id.
         """
 
-        async def tx(conn: aiosqlite.Connection) -> str:
-            async with conn.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)) as cur:
-                row = await cur.fetchone()
+        def tx(conn: sqlite3.Connection) -> str:
+            with _cursor(conn, "SELECT status FROM tasks WHERE id = ?", (task_id,)) as cur:
+                row = cur.fetchone()
             if row is None:
                 raise KeyError(task_id)
             status = str(row[0])
             if status in FINAL_STATUSES:
                 return status
             if status == "running":
-                await conn.execute("UPDATE tasks SET cancel_requested = 1 WHERE id = ?", (task_id,))
+                conn.execute("UPDATE tasks SET cancel_requested = 1 WHERE id = ?", (task_id,))
                 outcome = "cancelling"
             else:
-                await conn.execute(
+                conn.execute(
                     "UPDATE tasks SET status = 'cancelled', error_type = 'Cancelled', error = ?, finished_at = ?"
                     " WHERE id = ?",
                     (f"cancelled by {actor}", time.time(), task_id),
                 )
-                await conn.execute(
+                conn.execute(
                     "UPDATE escalations SET status = 'cancelled' WHERE task_id = ? AND status = 'pending'", (task_id,)
                 )
                 outcome = "cancelled"
-            await audit(conn, actor, via, "cancel", task_id, {"was": status})
+            audit(conn, actor, via, "cancel", task_id, {"was": status})
             return outcome
 
         return await self.store.writer.transact(tx)
@@ -242,11 +247,17 @@ class TaskQueue:
         return {r[0]: r[1] for r in rows}
 
 
-async def audit(
-    conn: aiosqlite.Connection, actor: str, via: str, action: str, target: str, details: dict[str, Any]
-) -> None:
+def audit(conn: sqlite3.Connection, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:
     """Append one row to the audit log inside the caller's transaction."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO audit_log (at, actor, via, action, target, details) VALUES (?, ?, ?, ?, ?, ?)",
         (time.time(), actor, via, action, target, json.dumps(details, default=str)),
     )
+
+
+def _cursor(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> contextlib.closing[sqlite3.Cursor]:
+    """A cursor that is closed after the ``with`` block."""
+    return contextlib.closing(conn.execute(sql, params))
+
+
+cursor = _cursor

@@ -8,6 +8,9 @@ writes. ``synchronous=NORMAL`` keeps every committed row through a process crash
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +28,40 @@ from agentops.store.records import (
 )
 from agentops.store.writer import Statement, Writer
 
-__all__ = ["COST_DIMENSIONS", "Store"]
+__all__ = ["COST_DIMENSIONS", "CallBucket", "CallTotals", "Store"]
 
 COST_DIMENSIONS = {"agent": "agent", "user": "user_id", "model": "model", "deployment": "deployment", "task": "task_id"}
 """Ways to group the ledger, and the column each one reads."""
+
+
+@dataclass(frozen=True)
+class CallBucket:
+    """LLM calls that finished inside one time bucket (e.g. one minute)."""
+
+    start: float
+    calls: int
+    errors: int
+    p95_ms: float
+    """95th percentile of call latency (0 with no calls)."""
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    """LLM call counts since a point in time."""
+
+    calls: int
+    errors: int
+    attempts: int
+    retries: int
+    fallbacks: int
+    cost_usd: float
+
+
+def _p95(values: Sequence[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def _dumps(value: Any) -> str:
@@ -309,6 +342,59 @@ class Store:
             "SELECT deployment, from_state, to_state, reason, at FROM circuit_events ORDER BY at DESC LIMIT ?", (limit,)
         )
         return [CircuitEventRecord(*r) for r in rows]
+
+    async def get_tasks(self, task_ids: Sequence[str]) -> list[TaskRecord]:
+        """The tasks with these exact ids (those that exist), in no particular order."""
+        out: list[TaskRecord] = []
+        ids = list(dict.fromkeys(task_ids))
+        for i in range(0, len(ids), 500):  # SQLite caps bound parameters per statement
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out += [_task(r) for r in await self._all(f"SELECT * FROM tasks WHERE id IN ({marks})", tuple(chunk))]
+        return out
+
+    async def count_tasks(self, *, status: str | None = None) -> int:
+        """How many tasks there are (with this status)."""
+        clause, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        rows = await self._all(f"SELECT COUNT(*) FROM tasks {clause}", params)
+        return int(rows[0][0])
+
+    async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
+        """LLM calls per bucket in ``[since, until)``: count, errors and P95 latency, oldest first.
+
+        Every bucket is present, empty ones with zeros, so the result plots as a time series.
+        """
+        n = max(1, math.ceil((until - since) / bucket_s))
+        latencies: list[list[float]] = [[] for _ in range(n)]
+        errors = [0] * n
+        rows = await self._all(
+            "SELECT created_at, status, latency_ms FROM llm_calls WHERE created_at >= ? AND created_at < ?",
+            (since, until),
+        )
+        for created_at, status, latency_ms in rows:
+            i = min(n - 1, int((created_at - since) // bucket_s))
+            latencies[i].append(latency_ms)
+            if status != "ok":
+                errors[i] += 1
+        return [CallBucket(since + i * bucket_s, len(latencies[i]), errors[i], _p95(latencies[i])) for i in range(n)]
+
+    async def call_totals(self, *, since: float = 0.0) -> CallTotals:
+        """LLM calls, errors, attempts, retries, fallbacks and cost since ``since``."""
+        rows = await self._all(
+            "SELECT COUNT(*), SUM(status != 'ok'), SUM(attempts), SUM(retries), SUM(fallbacks > 0), SUM(cost_usd)"
+            " FROM llm_calls WHERE created_at >= ?",
+            (since,),
+        )
+        r = rows[0]
+        return CallTotals(r[0] or 0, r[1] or 0, r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0.0)
+
+    async def spend(self, *, since: float, until: float | None = None) -> float:
+        """Ledger spend in USD in ``[since, until)``."""
+        rows = await self._all(
+            "SELECT SUM(cost_usd) FROM ledger WHERE created_at >= ? AND created_at < ?",
+            (since, until if until is not None else 1e18),
+        )
+        return float(rows[0][0] or 0.0)
 
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
         async with self._reader.execute(sql, params) as cur:

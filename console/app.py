@@ -1,0 +1,195 @@
+"""The operations console: a Textual app over a :class:`~agentops.runtime.Control`.
+
+It paints first and connects second: the app is given a coroutine function that
+returns a control (starting an in-process runtime, say), runs it in a worker after
+the first frame, and shows "starting runtime" in the header until the runtime
+reports ready. It never touches the store or the runtime's internals.
+
+Live events reach the screens through a :class:`~agentops.console.live.LiveFeed`,
+drained every ``tick_s`` (0.1 s): however many events arrive, each screen applies
+at most ~10 batches a second, so input stays responsive under a burst.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+
+from agentops.console.commands import ConsoleCommands
+from agentops.console.format import day_start
+from agentops.console.live import LiveBatch, LiveFeed
+from agentops.console.screens import CircuitsScreen, ConsoleScreen, CostsScreen, HelpScreen, TraceScreen, TracesScreen
+
+if TYPE_CHECKING:
+    from agentops.runtime import Control, RuntimeStatus
+
+__all__ = ["ConnectError", "ConsoleApp"]
+
+Connect = Callable[[], Awaitable["Control"]]
+MAX_NOTICES_PER_TICK = 3
+
+
+class ConnectError(Exception):
+    """Connecting failed in a way the operator must fix (e.g. bad configuration): exit with this message."""
+
+
+class ConsoleApp(App[int]):
+    """The agentops console.
+
+    Args:
+        connect: returns the control to show (called once, after the first paint).
+        connection: how the header names the connection (``in-process``, a host).
+        read_only: hide every action that would change the runtime.
+        clock: wall clock for "today" and the per-minute charts (frozen in snapshot tests).
+        tick_s: how often live events are applied.
+        status_s: how often the header's figures are re-read.
+    """
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "agentops"
+    MODES: ClassVar[dict[str, Any]] = {"traces": TracesScreen, "circuits": CircuitsScreen, "costs": CostsScreen}
+    DEFAULT_MODE = "traces"
+    COMMAND_PALETTE_BINDING = "colon"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('traces')", "Traces", show=False, id="screen.traces"),
+        Binding("2", "switch_mode('circuits')", "Circuits", show=False, id="screen.circuits"),
+        Binding("3", "switch_mode('costs')", "Costs", show=False, id="screen.costs"),
+        Binding("p", "toggle_pause", "Pause", id="live.pause"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    runtime_status: reactive[RuntimeStatus | None] = reactive(None)
+    phase: reactive[str] = reactive("starting runtime")
+    paused: reactive[bool] = reactive(False)
+
+    def __init__(
+        self,
+        connect: Connect,
+        *,
+        connection: str = "in-process",
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
+        tick_s: float = 0.1,
+        status_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self._connect_fn = connect
+        self.connection = connection
+        self.read_only = read_only
+        self.clock = clock
+        self.tick_s, self.status_s = tick_s, status_s
+        self.control: Control | None = None
+        self.feed = LiveFeed(None)
+        self.exit_after: float | None = None
+        """Quit this many seconds after start (tests, timed demos)."""
+        self.first_paint_at: float | None = None
+        """``time.perf_counter()`` of the first frame (for bench/console.py)."""
+        self._views: list[ConsoleScreen] = []
+
+    # -- start ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._painted)
+        if self.exit_after is not None:
+            self.set_timer(self.exit_after, self.exit)
+
+    def _painted(self) -> None:
+        self.first_paint_at = time.perf_counter()
+        self.run_worker(self._connect, name="connect", group="connect", exit_on_error=False)
+
+    async def _connect(self) -> None:
+        try:
+            control = await self._connect_fn()
+        except ConnectError as exc:
+            self.exit(2, message=str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the operator, who can still quit
+            self.phase = f"error: {type(exc).__name__}: {exc}"
+            self.notify(str(exc), title="cannot start the runtime", severity="error", timeout=30)
+            return
+        self.control = control
+        self.feed = LiveFeed(control.subscribe(maxsize=20_000))
+        self.feed.paused = self.paused
+        for view in list(self._views):
+            self.feed.attach(view)
+            view.connected(control)
+        self.set_interval(self.tick_s, self._tick, name="live-tick")
+        self.set_interval(self.status_s, self._poll_status, name="status")
+        await self._read_status(control)
+
+    def attach_view(self, view: ConsoleScreen) -> None:
+        """A screen mounted: feed it live batches, and hand it the control when there is one."""
+        self._views.append(view)
+        if self.control is not None:
+            self.feed.attach(view)
+            view.connected(self.control)
+
+    def detach_view(self, view: ConsoleScreen) -> None:
+        """A screen unmounted: stop feeding it."""
+        if view in self._views:
+            self._views.remove(view)
+        self.feed.detach(view)
+
+    # -- live -----------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        batch = self.feed.tick()
+        if batch is not None:
+            self._notice(batch)
+
+    def _notice(self, batch: LiveBatch) -> None:
+        for t in batch.transitions[-MAX_NOTICES_PER_TICK:]:
+            to, reason = t["to_state"], t["reason"].split(" (last:", 1)[0][:120]
+            if to == "open":
+                self.notify(reason, title=f"circuit {t['deployment']} opened", severity="warning", markup=False)
+            elif to == "closed":
+                self.notify(reason, title=f"circuit {t['deployment']} closed", markup=False)
+        if batch.ready or batch.transitions:
+            self._poll_status()
+
+    def _poll_status(self) -> None:
+        if self.control is not None:
+            self.run_worker(
+                partial(self._read_status, self.control), group="status", exclusive=True, exit_on_error=False
+            )
+
+    async def _read_status(self, control: Control) -> None:
+        st = await control.status(day_start=day_start(self.clock()))
+        self.runtime_status = st
+        if not st.live:
+            self.phase = "store only (not live)"
+        else:
+            self.phase = "ready" if st.ready else "starting runtime (loading providers)"
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume applying live updates (events keep being collected)."""
+        self.paused = not self.paused
+        self.feed.paused = self.paused
+        if not self.paused:
+            self._tick()
+
+    def action_help(self) -> None:
+        """Help for the current screen."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(getattr(self.screen, "HELP", "")))
+
+    async def open_task(self, task_id: str) -> None:
+        """Show one task's span tree (from anywhere)."""
+        if self.current_mode != "traces":
+            await self.switch_mode("traces")
+        await self.push_screen(TraceScreen(task_id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and action in getattr(self.screen, "WRITE_ACTIONS", ()))

@@ -1,0 +1,77 @@
+"""Formatting of figures for the console's widgets, as Rich ``Text`` (never markup).
+
+Everything shown that came from a model, a tool or a user is untrusted: it is put
+into ``Text`` objects verbatim, so a ``[bold]`` or ``[link=...]`` in it is shown, not
+interpreted.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from agentops.console.render import money, ms
+
+__all__ = [
+    "STATE_STYLES",
+    "STATUS_STYLES",
+    "clock_time",
+    "day_start",
+    "money",
+    "ms",
+    "plain",
+    "right",
+    "seconds",
+    "state_text",
+    "status_text",
+    "tokens",
+]
+
+STATUS_STYLES = {"succeeded": "green", "failed": "bold red", "running": "yellow", "cancelled": "magenta"}
+STATE_STYLES = {"closed": "green", "open": "bold red", "half_open": "bold yellow"}
+
+
+def plain(value: object, style: str = "") -> Text:
+    """Any value as literal text (markup is not interpreted)."""
+    return Text("-" if value is None else str(value), style=style, no_wrap=True)
+
+
+def right(value: str, style: str = "") -> Text:
+    """A right-aligned cell (figures)."""
+    return Text(value, style=style, justify="right", no_wrap=True)
+
+
+def status_text(status: str) -> Text:
+    """A task or span status, coloured."""
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def state_text(state: str) -> Text:
+    """A circuit state, coloured (``half_open`` shown as ``half-open``)."""
+    return Text(state.replace("_", "-"), style=STATE_STYLES.get(state, ""))
+
+
+def tokens(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> str:
+    """Total tokens, with the cached share of the input apart."""
+    total = f"{input_tokens + output_tokens:,}"
+    return f"{total} ({cached_tokens:,} cached)" if cached_tokens else total
+
+
+def clock_time(ts: float | None) -> str:
+    """Local time of day, ``HH:MM:SS``."""
+    return "-" if ts is None else time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def seconds(value: float) -> str:
+    """A short duration, e.g. ``4.2s`` or ``3m05s``."""
+    if value < 60:
+        return f"{value:.1f}s"
+    m, s = divmod(int(value), 60)
+    return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
+
+
+def day_start(at: float) -> float:
+    """The local midnight starting the day of ``at``."""
+    t = time.localtime(at)
+    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))

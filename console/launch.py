@@ -1,0 +1,93 @@
+"""Starting the console: ``agentops tui`` and ``agentops demo`` build the app here.
+
+Import order is the point of this module. Only Textual and the console load before
+the first paint; ``agentops.runtime`` (pydantic, the simulator, …) is imported in a
+thread once the first frame is on screen, and litellm after that, inside the
+runtime. The header says "starting runtime" meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentops.console.app import ConnectError, ConsoleApp
+from agentops.console.logfile import log_to_file
+
+if TYPE_CHECKING:
+    from agentops.runtime import Control
+
+__all__ = ["run_demo_console", "run_tui"]
+
+
+async def _import_runtime() -> Any:
+    return await asyncio.to_thread(importlib.import_module, "agentops.runtime")
+
+
+async def run_tui(config: Path | None, *, read_only: bool = False, log_level: str | None = None) -> int:
+    """``agentops tui``: the console on the runtime of ``config``, in this process."""
+    runtime: Any = None
+
+    async def connect() -> Control:
+        nonlocal runtime
+        rt_mod = await _import_runtime()
+        try:
+            settings = rt_mod.load_settings(config)
+        except rt_mod.ConfigError as exc:
+            raise ConnectError(f"agentops tui: {exc}") from None
+        log_to_file(Path(settings.store.path).parent / "console.log", log_level or settings.log.level)
+        runtime = rt_mod.Runtime(settings)
+        try:
+            await runtime.start()
+        except rt_mod.ConfigError as exc:
+            raise ConnectError(f"agentops tui: {exc}") from None
+        control: Control = rt_mod.LocalControl.of(runtime)
+        return control
+
+    app = ConsoleApp(connect, connection="in-process", read_only=read_only)
+    try:
+        code = await app.run_async()
+    finally:
+        if runtime is not None:
+            await runtime.stop()
+    return _exit_code(app, code)
+
+
+async def run_demo_console(
+    *,
+    seed: int,
+    rate: float,
+    workers: int,
+    read_only: bool = False,
+    duration_s: float | None = None,
+    log_level: str = "warning",
+) -> int:
+    """``agentops demo``: the simulated system with its fault schedule, and the console on it."""
+    demo: Any = None
+
+    async def connect() -> Control:
+        nonlocal demo
+        await _import_runtime()
+        demo_mod = await asyncio.to_thread(importlib.import_module, "agentops.runtime.demo")
+        demo = demo_mod.Demo(seed=seed, rate=rate, workers=workers)
+        log_to_file(Path(demo.settings.store.path).parent / "demo.log", log_level)
+        control: Control = await demo.start()
+        return control
+
+    app = ConsoleApp(connect, connection=f"in-process · demo seed {seed}, {rate:g}/s", read_only=read_only)
+    if duration_s is not None:
+        app.exit_after = duration_s
+    try:
+        code = await app.run_async()
+    finally:
+        if demo is not None:
+            await demo.stop()
+    return _exit_code(app, code)
+
+
+def _exit_code(app: ConsoleApp, code: int | None) -> int:
+    if app.return_code:
+        return app.return_code
+    return code or 0

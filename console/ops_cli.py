@@ -1,0 +1,220 @@
+"""CLI commands for the durable queue and escalations: submit, tasks, cancel, escalations,
+approve, deny, and ``worker`` (run the queue's workers headless).
+
+They work against the configured database file, also while a runtime runs its workers
+in another process on the same machine: that runtime picks up what they change within
+``workers.poll_s``. Every action is audited with the operator's name
+(``$AGENTOPS_ACTOR`` or the login name) and ``via=cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agentops.console import render
+from agentops.runtime import ConfigError, Runtime, Settings, default_registry
+from agentops.runtime.operations import Operations, current_actor
+from agentops.store import EscalationRecord, Store
+
+__all__ = ["HANDLERS", "add_parsers"]
+
+Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+class UsageError(Exception):
+    """A bad argument; the CLI prints it and exits with status 2."""
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this module's subcommands to the ``agentops`` parser."""
+    s = sub.add_parser("submit", help="queue a task for the workers")
+    s.add_argument("agent")
+    s.add_argument("--input", required=True, help="the task input as JSON")
+    s.add_argument("--key", default=None, help="idempotency key: the same key twice returns the same task")
+    s.add_argument("--user", default=None)
+    s.add_argument("--session", default=None)
+    s.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+
+    t = sub.add_parser("tasks", help="tasks in the queue and their states")
+    t.add_argument(
+        "--status", default=None, choices=["queued", "running", "waiting", "succeeded", "failed", "cancelled", "dead"]
+    )
+    t.add_argument("--agent", default=None)
+    t.add_argument("--limit", type=int, default=30)
+
+    c = sub.add_parser("cancel", help="cancel a task (queued or waiting: at once; running: at its next step)")
+    c.add_argument("id", help="task id or unique prefix")
+
+    e = sub.add_parser("escalations", help="decisions waiting for an operator, oldest first")
+    e.add_argument("--all", action="store_true", help="also decided ones, newest first")
+
+    a = sub.add_parser("approve", help="approve an escalation (optionally with edited arguments)")
+    a.add_argument("id", help="escalation id or unique prefix")
+    a.add_argument("--edit", default=None, help="replacement arguments as JSON (validated against the tool)")
+    a.add_argument("--comment", default=None)
+
+    d = sub.add_parser("deny", help="deny an escalation; the agent receives the reason")
+    d.add_argument("id", help="escalation id or unique prefix")
+    d.add_argument("--reason", required=True)
+
+    sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")
+
+
+async def _operations(settings: Settings) -> tuple[Operations, Store]:
+    for module in settings.runtime.agent_modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"runtime.agent_modules: cannot import {module!r}: {exc}") from None
+    store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
+    return Operations(store, default_registry, max_attempts=settings.workers.max_attempts), store
+
+
+def _json(name: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+async def _submit(args: argparse.Namespace, settings: Settings) -> int:
+    payload = _json("--input", args.input)
+    ops, store = await _operations(settings)
+    try:
+        task, created = await ops.submit(
+            args.agent,
+            payload,
+            user_id=args.user,
+            session_id=args.session,
+            priority=args.priority,
+            idempotency_key=args.key,
+            actor=current_actor(),
+            via="cli",
+        )
+    finally:
+        await store.close()
+    print(task.id if created else f"{task.id} (already submitted with key {args.key!r}: {task.status})")
+    return 0
+
+
+async def _tasks(args: argparse.Namespace, settings: Settings) -> int:
+    store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
+    try:
+        tasks = await store.list_tasks(limit=args.limit, status=args.status, agent=args.agent)
+    finally:
+        await store.close()
+    print(render.tasks_table(tasks) if tasks else "no tasks")
+    return 0
+
+
+async def _cancel(args: argparse.Namespace, settings: Settings) -> int:
+    ops, store = await _operations(settings)
+    try:
+        outcome = await ops.cancel(args.id, actor=current_actor(), via="cli")
+    finally:
+        await store.close()
+    print(
+        {"cancelled": "cancelled", "cancelling": "cancelling: the worker stops it at its next step"}.get(
+            outcome, f"not cancelled: the task already {outcome}"
+        )
+    )
+    return 0 if outcome in ("cancelled", "cancelling") else 1
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _when(at: float | None) -> str:
+    if at is None:
+        return "none"
+    delta = at - time.time()
+    return f"in {_span(delta)}" if delta > 0 else f"{_span(delta)} ago"
+
+
+def escalations_table(rows: list[EscalationRecord]) -> str:
+    """Escalations as a table."""
+    body = [
+        (
+            e.id,
+            _span(time.time() - e.created_at),
+            _when(e.deadline) if e.status == "pending" else "-",
+            e.agent,
+            e.task_id[:12],
+            e.status if e.status != "decided" else f"{e.decision} ({e.decided_by})",
+            e.reason[:60],
+            json.dumps(e.proposed)[:50],
+        )
+        for e in rows
+    ]
+    return render.table(["escalation", "age", "deadline", "agent", "task", "status", "reason", "proposed"], body)
+
+
+async def _escalations(args: argparse.Namespace, settings: Settings) -> int:
+    ops, store = await _operations(settings)
+    try:
+        rows = await ops.list_escalations(None if args.all else "pending")
+    finally:
+        await store.close()
+    print(escalations_table(rows) if rows else "no escalations waiting" if not args.all else "no escalations")
+    return 0
+
+
+async def _decide(args: argparse.Namespace, settings: Settings, action: str, edit: Any, comment: str | None) -> int:
+    ops, store = await _operations(settings)
+    try:
+        decided = await ops.decide(args.id, action, actor=current_actor(), via="cli", args=edit, comment=comment)
+    finally:
+        await store.close()
+    print(f"{decided.id}: {decided.decision} by {decided.decided_by}; task {decided.task_id} is queued to resume")
+    return 0
+
+
+async def _approve(args: argparse.Namespace, settings: Settings) -> int:
+    edit = _json("--edit", args.edit) if args.edit is not None else None
+    return await _decide(args, settings, "edit" if edit is not None else "approve", edit, args.comment)
+
+
+async def _deny(args: argparse.Namespace, settings: Settings) -> int:
+    return await _decide(args, settings, "deny", None, args.reason)
+
+
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime(settings, workers=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    print(f"workers: {settings.workers.concurrency} on {settings.store.path} (Ctrl-C drains and stops)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+    stats = runtime.pool.stats() if runtime.pool else None
+    if stats is not None:
+        print(f"stopped: {stats.completed} completed, {stats.failed} failed", flush=True)
+    return 0
+
+
+HANDLERS: dict[str, Handler] = {
+    "submit": _submit,
+    "tasks": _tasks,
+    "cancel": _cancel,
+    "escalations": _escalations,
+    "approve": _approve,
+    "deny": _deny,
+    "worker": _worker,
+}

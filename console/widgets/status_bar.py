@@ -1,0 +1,71 @@
+"""The header line: where the console is connected, the runtime's headline figures, the screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widget import Widget
+
+from agentops.console.format import money
+
+__all__ = ["SCREEN_TABS", "StatusBar"]
+
+SCREEN_TABS = (("traces", "1", "Traces"), ("circuits", "2", "Circuits"), ("costs", "3", "Costs"))
+_SEP = (" │ ", "dim")
+
+
+class StatusBar(Widget):
+    """One line: screens, connection and phase, workers, queue, open circuits, today's spend.
+
+    It reads the app's ``runtime_status``, ``phase``, ``paused`` and ``read_only`` and
+    redraws when they change.
+    """
+
+    DEFAULT_CSS = """
+    StatusBar {
+        dock: top;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def on_mount(self) -> None:
+        for name in ("runtime_status", "phase", "paused"):
+            self.watch(self.app, name, self._changed, init=False)
+
+    def _changed(self, _value: object) -> None:
+        self.refresh()
+
+    def render(self) -> Text:
+        app: Any = self.app
+        mode = app.current_mode
+        parts: list[tuple[str, str] | str] = [(" agentops ", "bold reverse"), " "]
+        for name, key, label in SCREEN_TABS:
+            parts += [(key, "dim"), (f" {label} ", "bold underline" if name == mode else ""), " "]
+        parts.append(_SEP)
+        st = app.runtime_status
+        parts.append((f"● {app.connection}", "green" if st is not None and st.live else "yellow"))
+        phase = app.phase
+        if phase != "ready":
+            parts += [_SEP, (phase, "bold yellow" if not phase.startswith("error") else "bold red")]
+        if st is not None:
+            if st.workers:
+                parts += [_SEP, f"workers {st.workers_busy}/{st.workers} busy · queue {st.queue_depth}"]
+            else:
+                parts += [_SEP, f"{st.tasks_running} running"]
+            opened = st.open_circuits
+            parts += [
+                _SEP,
+                (f"{opened} circuit{'s' if opened != 1 else ''} open", "bold red")
+                if opened
+                else ("circuits ok", "green"),
+                _SEP,
+                f"today {money(st.spend_today_usd)}",
+            ]
+        if app.paused:
+            parts += [_SEP, ("⏸ PAUSED (p)", "bold reverse yellow")]
+        if app.read_only:
+            parts += [_SEP, ("read-only", "bold")]
+        return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,262 @@
+"""``agentops demo``: a live system in one process, with faults on a schedule.
+
+The demo runs the simulator with realistic latency, the runtime with a worker pool,
+and a traffic generator that feeds the sample agents (triage tickets and drafting
+briefs from several users) at a steady rate. A fault schedule makes the interesting
+things happen early and often: the primary model goes down for 30 s every two
+minutes (the first time ~20 s after traffic starts, so its circuit opens and traffic
+fails over), and bursts of 429s hit it in between. The schedule and the traffic
+are seeded, so ``--seed`` reproduces the same sequence of tasks and faults.
+
+No Textual here: the console attaches to :meth:`Demo.start`'s control, and
+:func:`run_headless` prints a summary line instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentops.runtime.config import Settings
+from agentops.runtime.control import LocalControl
+from agentops.runtime.logs import get_logger
+from agentops.runtime.runtime import Runtime
+from agentops.runtime.simulator import ModelBehaviour
+from agentops.runtime.workers import WorkerPool
+
+__all__ = ["DEMO_STORE", "Demo", "FaultSchedule", "demo_settings", "run_headless"]
+
+log = get_logger("agentops.demo")
+
+DEMO_STORE = Path(".agentops/demo.db")
+"""Where the demo keeps its store; recreated at each start so a seed replays the same run."""
+
+USERS = ("u-alice", "u-bob", "u-carol", "u-dave", "u-erin")
+USER_WEIGHTS = (5, 3, 2, 2, 1)
+TICKETS = (
+    "I was charged twice for my subscription this month.",
+    "The export button does nothing when I click it in Firefox.",
+    "I can't log in after resetting my password.",
+    "Why did my invoice go up by 20% without notice?",
+    "The API returns 500 when I upload a file larger than 10 MB.",
+    "Please change the email address on my account.",
+    "Sync has been stuck at 99% since this morning.",
+    "I want a refund for the unused months of my annual plan.",
+    "Two-factor codes never arrive by SMS.",
+    "The dashboard takes a minute to load on a fast connection.",
+)
+BRIEFS = (
+    ("the new dark mode", "customers"),
+    ("scheduled maintenance on Saturday", "customers"),
+    ("a price change for the team plan", "account managers"),
+    ("faster search in the mobile app", "customers"),
+    ("the end of support for API v1", "developers"),
+)
+PRIMARY_MODEL = "gpt-4o-mini"
+
+
+def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE) -> Settings:
+    """Settings for the demo: the three simulated deployments, quick circuits, realistic latency."""
+
+    def model(latency_ms: float, **faults: Any) -> dict[str, Any]:
+        return {"latency_ms": latency_ms, "latency_sigma": 0.35, "cache_min_tokens": 32, **faults}
+
+    settings = Settings(
+        store={"path": store_path, "flush_interval_ms": 50},
+        retry={"max_retries": 2, "base_delay_s": 0.25, "max_delay_s": 2.0, "retry_after_cap_s": 5.0, "deadline_s": 30},
+        circuit={
+            "window_s": 30.0,
+            "min_calls": 8,
+            "failure_rate": 0.5,
+            "consecutive_failures": 4,
+            "cooldown_s": 10.0,
+            "half_open_probes": 1,
+            "close_after": 2,
+        },
+        log={"level": "warning"},
+        simulator={
+            "enabled": True,
+            "seed": seed,
+            "default": model(400),
+            "models": {
+                PRIMARY_MODEL: model(450, rate_429=0.01, rate_500=0.005),
+                "gpt-4.1-mini": model(700, rate_500=0.005),
+                "gpt-4.1-nano": model(300),
+            },
+        },
+    )
+    # The demo deletes its store at start: never let an AGENTOPS_STORE__PATH point it elsewhere.
+    settings.store = settings.store.model_copy(update={"path": store_path})
+    return settings
+
+
+@dataclass(frozen=True)
+class FaultSchedule:
+    """When the demo breaks the primary model, in seconds after traffic starts."""
+
+    outage_first_s: float = 20.0
+    outage_every_s: float = 120.0
+    outage_duration_s: float = 30.0
+    burst_first_s: float = 75.0
+    burst_every_s: float = 120.0
+    burst_duration_s: float = 10.0
+    burst_rate_429: float = 0.35
+
+    def events(self, horizon_s: float) -> list[tuple[float, str]]:
+        """``(at, what)`` for every fault start and end before ``horizon_s``, in time order."""
+        out: list[tuple[float, str]] = []
+        for first, every, dur, kind in (
+            (self.outage_first_s, self.outage_every_s, self.outage_duration_s, "outage"),
+            (self.burst_first_s, self.burst_every_s, self.burst_duration_s, "burst"),
+        ):
+            at = first
+            while at < horizon_s:
+                out += [(at, f"{kind}-start"), (at + dur, f"{kind}-end")]
+                at += every
+        return sorted(out)
+
+
+class Demo:
+    """The runtime, a worker pool, seeded traffic and the fault schedule, in this process.
+
+    Args:
+        seed: seeds the simulator, the traffic and nothing else (the schedule is fixed).
+        rate: tasks submitted per second (Poisson arrivals).
+        workers: tasks that run at once.
+        store_path: the demo's store, deleted and recreated at start.
+        schedule: when faults happen.
+    """
+
+    def __init__(
+        self,
+        seed: int = 1,
+        rate: float = 2.0,
+        workers: int = 16,
+        store_path: Path = DEMO_STORE,
+        schedule: FaultSchedule | None = None,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"--rate must be above 0 tasks per second, not {rate}")
+        self.seed, self.rate = seed, rate
+        self.schedule = schedule or FaultSchedule()
+        self.settings = demo_settings(seed, store_path)
+        self.runtime = Runtime(self.settings)
+        self.pool = WorkerPool(self.runtime, workers=workers, max_queue=max(100, int(rate * 60)))
+        self.control: LocalControl | None = None
+        self.started_at: float | None = None
+        """Wall-clock time traffic started (None while providers load)."""
+        self._rng = random.Random(seed)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> LocalControl:
+        """Start everything; returns at once (traffic begins when providers are loaded)."""
+        path = self.settings.store.path
+        for suffix in ("", "-wal", "-shm"):
+            await asyncio.to_thread(Path(str(path) + suffix).unlink, missing_ok=True)
+        await self.runtime.start()
+        await self.pool.start()
+        self.control = LocalControl.of(self.runtime, self.pool)
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._begin(), name="agentops-demo"))
+        return self.control
+
+    async def stop(self) -> None:
+        """Stop traffic, faults and workers, then the runtime."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pool.stop()
+        await self.runtime.stop()
+
+    async def _begin(self) -> None:
+        await self.runtime.wait_ready()
+        self.started_at = time.time()
+        loop = asyncio.get_running_loop()
+        self._tasks += [
+            loop.create_task(self._traffic(), name="agentops-demo-traffic"),
+            loop.create_task(self._faults(), name="agentops-demo-faults"),
+        ]
+
+    def next_submission(self) -> tuple[str, dict[str, Any], str]:
+        """The next (agent, input, user) of the seeded traffic."""
+        rng = self._rng
+        user = rng.choices(USERS, USER_WEIGHTS)[0]
+        if rng.random() < 0.7:
+            text = rng.choice(TICKETS)
+            return "triage", {"text": text, "customer_id": f"c-{rng.randrange(1, 400):04d}"}, user
+        topic, audience = rng.choice(BRIEFS)
+        return "drafting", {"topic": topic, "audience": audience}, user
+
+    async def _traffic(self) -> None:
+        while True:
+            agent, payload, user = self.next_submission()
+            self.pool.submit(agent, payload, user_id=user, session_id=f"s-{user[2:]}")
+            await asyncio.sleep(self._rng.expovariate(self.rate))
+
+    async def _faults(self) -> None:
+        sim = self.runtime.simulator
+        assert sim is not None and self.started_at is not None
+        base = sim.config.behaviour(PRIMARY_MODEL)
+        start = time.monotonic()
+        horizon = 24 * 3600.0
+        for at, what in self.schedule.events(horizon):
+            await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+            if what == "outage-start":
+                sim.start_outage(PRIMARY_MODEL, self.schedule.outage_duration_s)
+            elif what == "burst-start":
+                sim.set_behaviour(PRIMARY_MODEL, _with_429s(base, self.schedule.burst_rate_429))
+            elif what == "burst-end":
+                sim.set_behaviour(PRIMARY_MODEL, base)
+            log.info("demo fault", event=what, model=PRIMARY_MODEL)
+
+    async def summary(self) -> str:
+        """One line: elapsed time, tasks, calls, open circuits and spend."""
+        assert self.control is not None
+        c = self.control
+        if self.started_at is None:
+            return "starting runtime (loading providers)"
+        st, totals = await c.status(), await c.call_totals(since=self.started_at)
+        pool = self.pool.stats()
+        elapsed = time.time() - self.started_at
+        rate_h = totals.cost_usd / elapsed * 3600 if elapsed > 0 else 0.0
+        opened = [x.deployment for x in await c.circuits() if x.state != "closed"]
+        return (
+            f"[{elapsed:5.0f}s] tasks {pool.completed} done, {pool.failed} failed, {pool.busy} running,"
+            f" queue {pool.queue_depth} · calls {totals.calls} ({totals.errors} failed, {totals.retries} retries,"
+            f" {totals.fallbacks} fell back) · circuits not closed: {', '.join(opened) or 'none'}"
+            f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"
+        )
+
+
+def _with_429s(base: ModelBehaviour, rate: float) -> ModelBehaviour:
+    return base.model_copy(update={"rate_429": rate, "retry_after_s": 1.0})
+
+
+async def run_headless(
+    demo: Demo, *, duration_s: float | None = None, every_s: float = 5.0, emit: Callable[[str], None] = print
+) -> None:
+    """Run the demo without the console, emitting a summary line every ``every_s`` seconds.
+
+    Runs for ``duration_s`` seconds (forever if None), or until cancelled.
+    """
+    began = time.monotonic()
+    await demo.start()
+    try:
+        emit(f"agentops demo: seed {demo.seed}, {demo.rate:g} tasks/s, store {demo.settings.store.path}")
+        while True:
+            left = every_s if duration_s is None else min(every_s, duration_s - (time.monotonic() - began))
+            await asyncio.sleep(max(0.0, left))
+            emit(await demo.summary())
+            if duration_s is not None and time.monotonic() - began >= duration_s:
+                break
+    finally:
+        with contextlib.suppress(Exception):
+            emit("stopping: " + await demo.summary())
+        await demo.stop()

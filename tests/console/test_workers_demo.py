@@ -1,0 +1,94 @@
+"""The in-process worker pool and the demo's traffic and fault schedule (they feed the console).
+
+These test runtime modules (runtime/workers.py, runtime/demo.py) and belong in tests/runtime/
+once that folder is free to edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from agentops.runtime import LocalControl, WorkerPool
+from agentops.runtime.demo import Demo, FaultSchedule, demo_settings
+
+
+async def test_pool_runs_submissions_and_counts(runtime):
+    pool = WorkerPool(runtime, workers=3, max_queue=10)
+    await pool.start()
+    try:
+        for n in range(5):
+            assert pool.submit("triage", {"text": f"ticket {n}"}, user_id="u-a")
+        pool.submit("triage", {"text": ""})  # invalid input: refused by the runtime
+        pool.submit("no-such-agent", {})
+        for _ in range(400):
+            if pool.stats().completed + pool.stats().failed == 7:
+                break
+            await asyncio.sleep(0.02)
+        s = pool.stats()
+        assert (s.completed, s.failed, s.queue_depth, s.busy, s.idle) == (5, 2, 0, 0, 3)
+        status = await LocalControl.of(runtime, pool).status()
+        assert (status.workers, status.workers_busy, status.workers_idle) == (3, 0, 3)
+    finally:
+        await pool.stop()
+
+
+async def test_pool_refuses_past_its_queue_bound(runtime):
+    pool = WorkerPool(runtime, workers=1, max_queue=2)  # not started: nothing drains
+    assert [pool.submit("triage", {"text": "x"}) for _ in range(3)] == [True, True, False]
+    assert pool.stats().rejected == 1
+
+
+def test_fault_schedule_starts_early_and_repeats():
+    events = FaultSchedule().events(300)
+    assert events[0] == (20.0, "outage-start")
+    assert (50.0, "outage-end") in events and (140.0, "outage-start") in events
+    assert any(kind == "burst-start" for _, kind in events)
+
+
+def test_traffic_is_reproducible_for_a_seed(tmp_path: Path):
+    def first(seed: int) -> list:
+        d = Demo(seed=seed, store_path=tmp_path / "d.db")
+        return [d.next_submission() for _ in range(20)]
+
+    assert first(1) == first(1)
+    assert first(1) != first(2)
+    agents = {a for a, _, _ in first(1)}
+    assert agents == {"triage", "drafting"}
+
+
+def test_demo_settings_keep_their_own_store(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AGENTOPS_STORE__PATH", str(tmp_path / "precious.db"))
+    assert demo_settings(1, tmp_path / "demo.db").store.path == tmp_path / "demo.db"
+
+
+async def test_demo_opens_a_circuit_during_the_scheduled_outage(tmp_path: Path):
+    demo = Demo(
+        seed=1,
+        rate=8,
+        store_path=tmp_path / "demo.db",
+        schedule=FaultSchedule(outage_first_s=0.5, outage_duration_s=30, burst_first_s=1000),
+    )
+    for model in demo.settings.simulator.models.values():
+        model.latency_ms = 20
+    control = await demo.start()
+    try:
+        for _ in range(600):
+            if any(c.state != "closed" for c in await control.circuits()):
+                break
+            await asyncio.sleep(0.1)
+        line = await demo.summary()
+        assert "circuits not closed: primary" in line, line
+    finally:
+        await demo.stop()
+
+
+async def test_headless_run_prints_summary_lines(tmp_path: Path):
+    from agentops.runtime.demo import run_headless
+
+    lines: list[str] = []
+    demo = Demo(seed=1, rate=4, store_path=tmp_path / "demo.db")
+    await run_headless(demo, duration_s=1.5, every_s=0.5, emit=lines.append)
+    assert lines[0].startswith("agentops demo: seed 1, 4 tasks/s")
+    assert lines[-1].startswith("stopping: ")
+    assert len(lines) >= 4

@@ -1,0 +1,57 @@
+"""The real ``agentops demo --seed 1`` in tmux: traces stream, a circuit opens on schedule, ``q`` exits cleanly."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BIN = Path(sys.executable).with_name("agentops")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+def screen(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def wait_screen(session: str, check, timeout: float, what: str) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen(session)
+        if check(text):
+            return text
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}; the screen was:\n{text}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_demo_in_tmux(tmp_path: Path) -> None:
+    session = f"agentops-e2e-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "exit-code"
+    command = f"cd {tmp_path} && {BIN} demo --seed 1 --rate 3; echo $? > {marker}; echo SHELL-BACK"
+    tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40", command + "; sleep 60")
+    try:
+        first = wait_screen(session, lambda s: "Traces" in s, 15, "the first paint")
+        assert "agentops" in first
+        wait_screen(session, lambda s: "succeeded" in s, 90, "a finished task in the traces list")
+        tmux("send-keys", "-t", session, "2")
+        circuits = wait_screen(session, lambda s: " open " in s and "primary" in s, 60, "an open circuit")
+        assert "consecutive failures" in circuits or "failure rate" in circuits or "probe failed" in circuits
+        tmux("send-keys", "-t", session, "q")
+        after = wait_screen(session, lambda s: "SHELL-BACK" in s, 20, "the shell after q")
+        assert marker.read_text().strip() == "0"
+        # The alternate screen is gone: the console's header is no longer on the terminal.
+        assert "1 Traces" not in after
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
