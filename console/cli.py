@@ -3,7 +3,8 @@
 The commands here never import Textual: ``tui`` and ``demo`` load the console lazily.
 Nor do they import the runtime before they need it: the console paints its first
 frame before ``agentops.runtime`` (and, later, litellm) is loaded.
-Exit codes: 0 success, 1 the task (or command) failed, 2 bad usage or configuration.
+Exit codes: 0 success, 1 the task (or command) failed, 2 bad usage or configuration,
+3 the task is waiting on an escalation (`run`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentops.console import render
+from agentops.console import ops_args, render
 
 if TYPE_CHECKING:
     from agentops.runtime import Settings
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="no console: print a summary line every few seconds")
     d.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
     d.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
+    ops_args.add_parsers(sub)
     return p
 
 
@@ -82,7 +84,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     if args.command == "tui" or (args.command == "demo" and not args.headless):
         raise SystemExit(_console(args))
-    from agentops.runtime import AgentOpsError, ConfigError, TaskInputError, UnknownAgentError, load_settings
+    from agentops.runtime import (
+        AgentOpsError,
+        ConfigError,
+        DecisionError,
+        TaskInputError,
+        UnknownAgentError,
+        load_settings,
+    )
     from agentops.runtime.logs import configure_logging
 
     try:
@@ -92,10 +101,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2) from None
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     configure_logging(level if args.verbose else settings.log.level, settings.log.format)
-    handler = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs, "demo": _demo_headless}[args.command]
+    handlers = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs, "demo": _demo_headless}
+    if args.command in ops_args.COMMANDS:
+        from agentops.console import ops_cli
+
+        handlers.update(ops_cli.HANDLERS)
+        usage_errors: tuple[type[Exception], ...] = (UsageError, ops_cli.UsageError, DecisionError)
+    else:
+        usage_errors = (UsageError,)
+    handler = handlers[args.command]
     try:
         code = asyncio.run(handler(args, settings))
-    except (UsageError, ConfigError, UnknownAgentError, TaskInputError) as exc:
+    except (*usage_errors, ConfigError, UnknownAgentError, TaskInputError) as exc:
         print(f"agentops {args.command}: {exc}", file=sys.stderr)
         code = 2
     except AgentOpsError as exc:
@@ -170,8 +187,19 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         runtime.registry.get_agent(args.agent)  # fail fast, naming the agents there are
         await runtime.wait_ready()
         task = await runtime.run(args.agent, payload, user_id=args.user, session_id=args.session)
+        waiting = await runtime.tasks.escalations.find() if task.status == "waiting" else []
     finally:
         await runtime.stop()
+    if task.status == "waiting":
+        mine = [e for e in waiting if e.task_id == task.id]
+        print(render.task_summary(task))
+        for e in mine:
+            print(
+                f"waiting on escalation {e.id}: {e.reason}\n  decide with: agentops approve {e.id} | "
+                f"agentops deny {e.id} --reason TEXT\n  a runtime with workers (agentops worker, tui, demo)"
+                " then resumes the task from its journal"
+            )
+        return 3
     if task.output is not None:
         print(json.dumps(task.output, indent=2, ensure_ascii=False))
     print(render.task_summary(task), file=sys.stderr if task.output is not None else sys.stdout)

@@ -23,48 +23,13 @@ from agentops.runtime import ConfigError, Runtime, Settings, default_registry
 from agentops.runtime.operations import Operations, current_actor
 from agentops.store import EscalationRecord, Store
 
-__all__ = ["HANDLERS", "add_parsers"]
+__all__ = ["HANDLERS", "UsageError"]
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
 class UsageError(Exception):
     """A bad argument; the CLI prints it and exits with status 2."""
-
-
-def add_parsers(sub: Any) -> None:
-    """Add this module's subcommands to the ``agentops`` parser."""
-    s = sub.add_parser("submit", help="queue a task for the workers")
-    s.add_argument("agent")
-    s.add_argument("--input", required=True, help="the task input as JSON")
-    s.add_argument("--key", default=None, help="idempotency key: the same key twice returns the same task")
-    s.add_argument("--user", default=None)
-    s.add_argument("--session", default=None)
-    s.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
-
-    t = sub.add_parser("tasks", help="tasks in the queue and their states")
-    t.add_argument(
-        "--status", default=None, choices=["queued", "running", "waiting", "succeeded", "failed", "cancelled", "dead"]
-    )
-    t.add_argument("--agent", default=None)
-    t.add_argument("--limit", type=int, default=30)
-
-    c = sub.add_parser("cancel", help="cancel a task (queued or waiting: at once; running: at its next step)")
-    c.add_argument("id", help="task id or unique prefix")
-
-    e = sub.add_parser("escalations", help="decisions waiting for an operator, oldest first")
-    e.add_argument("--all", action="store_true", help="also decided ones, newest first")
-
-    a = sub.add_parser("approve", help="approve an escalation (optionally with edited arguments)")
-    a.add_argument("id", help="escalation id or unique prefix")
-    a.add_argument("--edit", default=None, help="replacement arguments as JSON (validated against the tool)")
-    a.add_argument("--comment", default=None)
-
-    d = sub.add_parser("deny", help="deny an escalation; the agent receives the reason")
-    d.add_argument("id", help="escalation id or unique prefix")
-    d.add_argument("--reason", required=True)
-
-    sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")
 
 
 async def _operations(settings: Settings) -> tuple[Operations, Store]:

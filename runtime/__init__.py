@@ -32,12 +32,12 @@ from agentops.runtime.errors import (
 from agentops.runtime.escalation import Decision
 from agentops.runtime.events import Event, EventBus, Subscription
 from agentops.runtime.llm import CallScope, LLMClient, LLMResponse, Route
+from agentops.runtime.pool import PoolStats, WorkerPool
 from agentops.runtime.pricing import Price, PriceBook, Usage
 from agentops.runtime.provider import Deployment, ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.runtime import CircuitStatus, Runtime
-from agentops.runtime.workers import WorkerPool, WorkerStats
 from agentops.store import CircuitEventRecord, CostRow, SpanRecord, TaskRecord
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "LocalControl",
     "MaxStepsExceededError",
     "PermanentProviderError",
+    "PoolStats",
     "Price",
     "PriceBook",
     "ProviderError",
@@ -94,7 +95,6 @@ __all__ = [
     "Usage",
     "ValidationGateError",
     "WorkerPool",
-    "WorkerStats",
     "agent",
     "current_step_key",
     "default_registry",

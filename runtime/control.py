@@ -15,7 +15,6 @@ from typing import Protocol, runtime_checkable
 from agentops.runtime.config import Settings
 from agentops.runtime.events import Subscription
 from agentops.runtime.runtime import CircuitStatus, Runtime
-from agentops.runtime.workers import WorkerPool
 from agentops.store import CircuitEventRecord, CostRow, SpanRecord, Store, TaskRecord
 from agentops.store.store import CallBucket, CallTotals
 
@@ -56,6 +55,8 @@ class RuntimeStatus:
     """Workers of the in-process pool (0 when the runtime runs no pool)."""
     workers_busy: int = 0
     queue_depth: int = 0
+    escalations_waiting: int = 0
+    """Escalations waiting for an operator's decision."""
 
     @property
     def workers_idle(self) -> int:
@@ -146,18 +147,16 @@ class LocalControl:
         store: Store,
         runtime: Runtime | None = None,
         owns_store: bool = False,
-        pool: WorkerPool | None = None,
     ) -> None:
         self._store = store
         self.runtime = runtime
-        self.pool = pool
         self._owns_store = owns_store
 
     @classmethod
-    def of(cls, runtime: Runtime, pool: WorkerPool | None = None) -> LocalControl:
-        """Control of a started runtime (and the worker pool feeding it, if any)."""
+    def of(cls, runtime: Runtime) -> LocalControl:
+        """Control of a started runtime (and its workers, if it runs them)."""
         assert runtime.store is not None, "start the runtime first"
-        return cls(runtime.store, runtime, pool=pool)
+        return cls(runtime.store, runtime)
 
     @classmethod
     async def open_store(cls, settings: Settings) -> LocalControl:
@@ -174,7 +173,7 @@ class LocalControl:
         """Connection, readiness and headline figures (spend since ``day_start``, default local midnight)."""
         spend = await self._store.spend(since=start_of_today() if day_start is None else day_start)
         circuits = await self.circuits()
-        stats = self.pool.stats() if self.pool is not None else None
+        stats = self.runtime.pool.stats() if self.runtime is not None and self.runtime.pool is not None else None
         running = stats.busy if stats is not None else await self._store.count_tasks(status="running")
         return RuntimeStatus(
             "in-process" if self.runtime else f"file {self._store.path}",
@@ -185,7 +184,8 @@ class LocalControl:
             running,
             stats.workers if stats else 0,
             stats.busy if stats else 0,
-            stats.queue_depth if stats else 0,
+            stats.queued if stats else await self._store.count_tasks(status="queued"),
+            await self._store.count_escalations(status="pending"),
         )
 
     async def list_tasks(

@@ -1,11 +1,13 @@
 """``agentops demo``: a live system in one process, with faults on a schedule.
 
-The demo runs the simulator with realistic latency, the runtime with a worker pool,
-and a traffic generator that feeds the sample agents (triage tickets and drafting
+The demo runs the simulator with realistic latency, the runtime with its durable
+queue's workers, and a traffic generator that feeds the sample agents (triage tickets and drafting
 briefs from several users) at a steady rate. A fault schedule makes the interesting
 things happen early and often: the primary model goes down for 30 s every two
 minutes (the first time ~20 s after traffic starts, so its circuit opens and traffic
-fails over), and bursts of 429s hit it in between. The schedule and the traffic
+fails over), and bursts of 429s hit it in between. Some tickets ask for refunds; the
+triage agent escalates those above $100 to an operator, so the Escalations screen has
+decisions waiting. The schedule and the traffic
 are seeded, so ``--seed`` reproduces the same sequence of tasks and faults.
 
 No Textual here: the console attaches to :meth:`Demo.start`'s control, and
@@ -28,7 +30,6 @@ from agentops.runtime.control import LocalControl
 from agentops.runtime.logs import get_logger
 from agentops.runtime.runtime import Runtime
 from agentops.runtime.simulator import ModelBehaviour
-from agentops.runtime.workers import WorkerPool
 
 __all__ = ["DEMO_STORE", "Demo", "FaultSchedule", "demo_settings", "run_headless"]
 
@@ -48,6 +49,7 @@ TICKETS = (
     "Please change the email address on my account.",
     "Sync has been stuck at 99% since this morning.",
     "I want a refund for the unused months of my annual plan.",
+    "Please refund the duplicate charge on my last invoice.",
     "Two-factor codes never arrive by SMS.",
     "The dashboard takes a minute to load on a fast connection.",
 )
@@ -61,7 +63,7 @@ BRIEFS = (
 PRIMARY_MODEL = "gpt-4o-mini"
 
 
-def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE) -> Settings:
+def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE, workers: int = 16) -> Settings:
     """Settings for the demo: the three simulated deployments, quick circuits, realistic latency."""
 
     def model(latency_ms: float, **faults: Any) -> dict[str, Any]:
@@ -80,6 +82,7 @@ def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE) -> Settings:
             "close_after": 2,
         },
         log={"level": "warning"},
+        workers={"concurrency": workers, "lease_s": 30.0, "poll_s": 0.25},
         simulator={
             "enabled": True,
             "seed": seed,
@@ -123,7 +126,7 @@ class FaultSchedule:
 
 
 class Demo:
-    """The runtime, a worker pool, seeded traffic and the fault schedule, in this process.
+    """The runtime with its workers, seeded traffic and the fault schedule, in this process.
 
     Args:
         seed: seeds the simulator, the traffic and nothing else (the schedule is fixed).
@@ -145,9 +148,8 @@ class Demo:
             raise ValueError(f"--rate must be above 0 tasks per second, not {rate}")
         self.seed, self.rate = seed, rate
         self.schedule = schedule or FaultSchedule()
-        self.settings = demo_settings(seed, store_path)
-        self.runtime = Runtime(self.settings)
-        self.pool = WorkerPool(self.runtime, workers=workers, max_queue=max(100, int(rate * 60)))
+        self.settings = demo_settings(seed, store_path, workers)
+        self.runtime = Runtime(self.settings, workers=True)
         self.control: LocalControl | None = None
         self.started_at: float | None = None
         """Wall-clock time traffic started (None while providers load)."""
@@ -160,8 +162,7 @@ class Demo:
         for suffix in ("", "-wal", "-shm"):
             await asyncio.to_thread(Path(str(path) + suffix).unlink, missing_ok=True)
         await self.runtime.start()
-        await self.pool.start()
-        self.control = LocalControl.of(self.runtime, self.pool)
+        self.control = LocalControl.of(self.runtime)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._begin(), name="agentops-demo"))
         return self.control
@@ -172,8 +173,7 @@ class Demo:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.pool.stop()
-        await self.runtime.stop()
+        await self.runtime.stop(grace_s=2.0)
 
     async def _begin(self) -> None:
         await self.runtime.wait_ready()
@@ -197,7 +197,7 @@ class Demo:
     async def _traffic(self) -> None:
         while True:
             agent, payload, user = self.next_submission()
-            self.pool.submit(agent, payload, user_id=user, session_id=f"s-{user[2:]}")
+            await self.runtime.submit(agent, payload, user_id=user, session_id=f"s-{user[2:]}")
             await asyncio.sleep(self._rng.expovariate(self.rate))
 
     async def _faults(self) -> None:
@@ -223,13 +223,15 @@ class Demo:
         if self.started_at is None:
             return "starting runtime (loading providers)"
         st, totals = await c.status(), await c.call_totals(since=self.started_at)
-        pool = self.pool.stats()
+        assert self.runtime.pool is not None
+        pool = self.runtime.pool.stats()
         elapsed = time.time() - self.started_at
         rate_h = totals.cost_usd / elapsed * 3600 if elapsed > 0 else 0.0
         opened = [x.deployment for x in await c.circuits() if x.state != "closed"]
         return (
             f"[{elapsed:5.0f}s] tasks {pool.completed} done, {pool.failed} failed, {pool.busy} running,"
-            f" queue {pool.queue_depth} · calls {totals.calls} ({totals.errors} failed, {totals.retries} retries,"
+            f" queue {pool.queued}, {pool.waiting} waiting on an operator"
+            f" · calls {totals.calls} ({totals.errors} failed, {totals.retries} retries,"
             f" {totals.fallbacks} fell back) · circuits not closed: {', '.join(opened) or 'none'}"
             f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"
         )

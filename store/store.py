@@ -359,6 +359,11 @@ class Store:
         rows = await self._all(f"SELECT COUNT(*) FROM tasks {clause}", params)
         return int(rows[0][0])
 
+    async def count_escalations(self, *, status: str = "pending") -> int:
+        """How many escalations have this status."""
+        rows = await self._all("SELECT COUNT(*) FROM escalations WHERE status = ?", (status,))
+        return int(rows[0][0])
+
     async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
         """LLM calls per bucket in ``[since, until)``: count, errors and P95 latency, oldest first.
 

@@ -64,6 +64,9 @@ class StatusBar(Widget):
                 _SEP,
                 f"today {money(st.spend_today_usd)}",
             ]
+            if st.escalations_waiting:
+                waiting = st.escalations_waiting
+                parts += [_SEP, (f"{waiting} escalation{'s' if waiting != 1 else ''} waiting", "bold magenta")]
         if app.paused:
             parts += [_SEP, ("⏸ PAUSED (p)", "bold reverse yellow")]
         if app.read_only:
