@@ -38,11 +38,12 @@ from agentops.runtime.provider import Deployment, ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.runtime import CircuitStatus, Runtime
-from agentops.store import CircuitEventRecord, CostRow, SpanRecord, TaskRecord
+from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
 
 __all__ = [
     "AgentOpsError",
     "AgentSpec",
+    "AuditRecord",
     "BudgetStatus",
     "CallScope",
     "CircuitBreaker",
@@ -59,6 +60,7 @@ __all__ = [
     "Decision",
     "DecisionError",
     "Deployment",
+    "EscalationRecord",
     "Event",
     "EventBus",
     "LLMCallError",

@@ -8,14 +8,25 @@ also while it runs in another process). A remote implementation speaks HTTP to
 
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from agentops.runtime.config import Settings
 from agentops.runtime.events import Subscription
+from agentops.runtime.operations import Operations
+from agentops.runtime.registry import default_registry
 from agentops.runtime.runtime import CircuitStatus, Runtime
-from agentops.store import CircuitEventRecord, CostRow, SpanRecord, Store, TaskRecord
+from agentops.store import (
+    AuditRecord,
+    CircuitEventRecord,
+    CostRow,
+    EscalationRecord,
+    SpanRecord,
+    Store,
+    TaskRecord,
+)
 from agentops.store.store import CallBucket, CallTotals
 
 __all__ = [
@@ -138,6 +149,50 @@ class Control(Protocol):
         """Live events, or None when the runtime is not live."""
         ...
 
+    async def escalations(self, *, status: str | None = "pending", limit: int = 200) -> list[EscalationRecord]:
+        """Escalations: waiting ones oldest first, or all newest first (``status=None``)."""
+        ...
+
+    async def get_escalation(self, escalation_id: str) -> EscalationRecord:
+        """One escalation by id or unique prefix (DecisionError if there is none)."""
+        ...
+
+    async def decide(
+        self,
+        escalation_id: str,
+        action: str,
+        *,
+        actor: str,
+        via: str = "console",
+        args: Any = None,
+        comment: str | None = None,
+    ) -> EscalationRecord:
+        """Approve, deny (``comment`` is the reason) or edit (``args``, validated) an escalation, once."""
+        ...
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        actor: str,
+        via: str = "console",
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task; the same idempotency key twice returns the first task."""
+        ...
+
+    async def cancel(self, task_id: str, *, actor: str, via: str = "console") -> str:
+        """Cancel a task: ``cancelled``, ``cancelling`` (running), or the final status it had."""
+        ...
+
+    async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
+        """Operator actions, newest first."""
+        ...
+
 
 class LocalControl:
     """Control of an in-process runtime, or read-only access to a store file."""
@@ -151,6 +206,9 @@ class LocalControl:
         self._store = store
         self.runtime = runtime
         self._owns_store = owns_store
+        registry = runtime.registry if runtime is not None else default_registry
+        attempts = runtime.settings.workers.max_attempts if runtime is not None else 3
+        self._ops = Operations(store, registry, runtime, attempts)
 
     @classmethod
     def of(cls, runtime: Runtime) -> LocalControl:
@@ -161,6 +219,8 @@ class LocalControl:
     @classmethod
     async def open_store(cls, settings: Settings) -> LocalControl:
         """Read-only control over the configured store file (no runtime)."""
+        for module in settings.runtime.agent_modules:  # to validate submissions and edits
+            importlib.import_module(module)
         store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
         return cls(store, None, owns_store=True)
 
@@ -237,3 +297,56 @@ class LocalControl:
     def subscribe(self, maxsize: int = 10_000) -> Subscription | None:
         """Live events, or None when the runtime is not live."""
         return self.runtime.bus.subscribe(maxsize) if self.runtime else None
+
+    async def escalations(self, *, status: str | None = "pending", limit: int = 200) -> list[EscalationRecord]:
+        """Escalations: waiting ones oldest first, or all newest first (``status=None``)."""
+        return await self._ops.list_escalations(status, limit)
+
+    async def get_escalation(self, escalation_id: str) -> EscalationRecord:
+        """One escalation by id or unique prefix (DecisionError if there is none)."""
+        return await self._ops.get_escalation(escalation_id)
+
+    async def decide(
+        self,
+        escalation_id: str,
+        action: str,
+        *,
+        actor: str,
+        via: str = "console",
+        args: Any = None,
+        comment: str | None = None,
+    ) -> EscalationRecord:
+        """Approve, deny (``comment`` is the reason) or edit (``args``, validated) an escalation, once."""
+        return await self._ops.decide(escalation_id, action, actor=actor, via=via, args=args, comment=comment)
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        actor: str,
+        via: str = "console",
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task; the same idempotency key twice returns the first task."""
+        return await self._ops.submit(
+            agent,
+            input,
+            user_id=user_id,
+            session_id=session_id,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            via=via,
+        )
+
+    async def cancel(self, task_id: str, *, actor: str, via: str = "console") -> str:
+        """Cancel a task: ``cancelled``, ``cancelling`` (running), or the final status it had."""
+        return await self._ops.cancel(task_id, actor=actor, via=via)
+
+    async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
+        """Operator actions, newest first."""
+        return await self._ops.audit_log(limit)

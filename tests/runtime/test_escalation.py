@@ -175,3 +175,29 @@ async def test_the_same_idempotency_key_twice_is_one_task(make_settings):
         assert created and not created_again and a.id == b.id
     finally:
         await rt.stop()
+
+
+async def test_control_decides_once_validates_edits_and_audits(make_settings):
+    from agentops.runtime import LocalControl
+
+    effects: list[tuple[str, float]] = []
+    rt = await start(quick(make_settings), make_registry(effects))
+    try:
+        control = LocalControl.of(rt)
+        task, _ = await control.submit("refunds", {"order_id": "D-1", "amount": 300}, actor="ana", via="console")
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await control.escalations()
+        assert (await control.status()).escalations_waiting == 1
+        with pytest.raises(DecisionError, match="less than or equal to 1000"):
+            await control.decide(pending.id, "edit", actor="ana", args={"order_id": "D-1", "amount": 4000})
+        with pytest.raises(DecisionError, match="a denial needs a reason"):
+            await control.decide(pending.id, "deny", actor="ana")
+        await control.decide(pending.id[:5], "edit", actor="ana", args={"order_id": "D-1", "amount": 99})
+        with pytest.raises(DecisionError, match="already decided: edit by ana via console"):
+            await control.decide(pending.id, "approve", actor="bob")
+        await wait_status(rt, task.id, "succeeded")
+        assert [a for _, a in effects] == [99]
+        actions = [(a.actor, a.via, a.action) for a in await control.audit_log()]
+        assert actions[:2] == [("ana", "console", "escalation.edit"), ("ana", "console", "task.submit")]
+    finally:
+        await rt.stop()
