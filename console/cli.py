@@ -16,18 +16,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from agentops.console import ops_args, render
+from agentops.console import arguments, render
+from agentops.console.arguments import UsageError, json_arg
 
 if TYPE_CHECKING:
     from agentops.runtime import Settings
 
 __all__ = ["build_parser", "main"]
-
-
-class UsageError(Exception):
-    """A bad command-line argument; printed and exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--headless", action="store_true", help="no console: print a summary line every few seconds")
     d.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
     d.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
-    ops_args.add_parsers(sub)
+    arguments.add_parsers(sub)
     return p
 
 
@@ -102,11 +99,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     configure_logging(level if args.verbose else settings.log.level, settings.log.format)
     handlers = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs, "demo": _demo_headless}
-    if args.command in ops_args.COMMANDS:
+    if args.command in arguments.COMMANDS:
         from agentops.console import ops_cli
 
         handlers.update(ops_cli.HANDLERS)
-        usage_errors: tuple[type[Exception], ...] = (UsageError, ops_cli.UsageError, DecisionError)
+        usage_errors: tuple[type[Exception], ...] = (UsageError, DecisionError)
     else:
         usage_errors = (UsageError,)
     handler = handlers[args.command]
@@ -156,13 +153,6 @@ async def _demo_headless(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _json_arg(name: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-
-
 async def _sim(args: argparse.Namespace, settings: Settings) -> int:
     from agentops.runtime.simulator import serve_forever
 
@@ -180,7 +170,7 @@ async def _sim(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from agentops.runtime import Runtime
 
-    payload = _json_arg("--input", args.input)
+    payload = json_arg("--input", args.input)
     runtime = Runtime(settings)
     await runtime.start()
     try:

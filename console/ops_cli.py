@@ -19,17 +19,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentops.console import render
+from agentops.console.arguments import json_arg
 from agentops.runtime import ConfigError, Runtime, Settings, default_registry
 from agentops.runtime.operations import Operations, current_actor
 from agentops.store import EscalationRecord, Store
 
-__all__ = ["HANDLERS", "UsageError"]
+__all__ = ["HANDLERS"]
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
-
-
-class UsageError(Exception):
-    """A bad argument; the CLI prints it and exits with status 2."""
 
 
 async def _operations(settings: Settings) -> tuple[Operations, Store]:
@@ -42,15 +39,8 @@ async def _operations(settings: Settings) -> tuple[Operations, Store]:
     return Operations(store, default_registry, max_attempts=settings.workers.max_attempts), store
 
 
-def _json(name: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-
-
 async def _submit(args: argparse.Namespace, settings: Settings) -> int:
-    payload = _json("--input", args.input)
+    payload = json_arg("--input", args.input)
     ops, store = await _operations(settings)
     try:
         task, created = await ops.submit(
@@ -148,7 +138,7 @@ async def _decide(args: argparse.Namespace, settings: Settings, action: str, edi
 
 
 async def _approve(args: argparse.Namespace, settings: Settings) -> int:
-    edit = _json("--edit", args.edit) if args.edit is not None else None
+    edit = json_arg("--edit", args.edit) if args.edit is not None else None
     return await _decide(args, settings, "edit" if edit is not None else "approve", edit, args.comment)
 
 

@@ -32,6 +32,7 @@ from agentops.runtime.errors import (
     ToolNotAllowedError,
     ToolTimeoutError,
     ValidationGateError,
+    describe_validation,
 )
 from agentops.runtime.escalation import Decision, TaskParked
 from agentops.runtime.gate import Check, GateFailure, repair_message, response_format, validate_reply
@@ -367,7 +368,9 @@ class Context:
             try:
                 args = spec.args_model.model_validate(arguments)
             except ValidationError as exc:
-                raise ToolArgumentsError(f"arguments for tool {name!r} are invalid: {_problems(exc)}") from None
+                raise ToolArgumentsError(
+                    f"arguments for tool {name!r} are invalid: {describe_validation(exc)}"
+                ) from None
             await self._record("tool", name, "started", {"args": arguments})
             timeout = spec.timeout_s or self.services.tool_timeout_s
             token = _step_key.set(f"{self.task_id}:{self.seq}")
@@ -490,7 +493,3 @@ def _error_from_json(data: dict[str, str]) -> AgentOpsError:
         except TypeError:  # errors with extra required arguments
             pass
     return AgentOpsError(f"{data['type']}: {data['message']}")
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])

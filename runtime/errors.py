@@ -27,6 +27,11 @@ A user-facing error says what was wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 __all__ = [
     "AgentOpsError",
     "CircuitOpenError",
@@ -47,6 +52,7 @@ __all__ = [
     "TransientProviderError",
     "UnknownAgentError",
     "ValidationGateError",
+    "describe_validation",
 ]
 
 
@@ -162,3 +168,8 @@ class UnknownAgentError(AgentOpsError):
 
 class TaskInputError(AgentOpsError):
     """A task's input does not validate against its agent's input model."""
+
+
+def describe_validation(exc: ValidationError, limit: int = 5) -> str:
+    """A pydantic validation error as ``field.path: message; ...`` (at most ``limit`` problems)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:limit])

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agentops.runtime.errors import DecisionError
+from agentops.runtime.errors import DecisionError, describe_validation
 from agentops.runtime.registry import ToolSpec
 from agentops.store import EscalationRecord
 
@@ -114,5 +114,5 @@ def validate_edit(tool: ToolSpec | None, args: Any) -> Any:
     try:
         return tool.args_model.model_validate(args).model_dump(mode="json")
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = describe_validation(exc)
         raise DecisionError(f"edited arguments for tool {tool.name!r} are invalid: {problems}") from None

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from agentops.runtime.errors import describe_validation
+
 __all__ = ["Check", "GateFailure", "repair_message", "response_format", "validate_reply"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,7 +48,7 @@ def validate_reply(text: str | None, model: type[M], check: Check | None) -> M:
     try:
         value = model.model_validate_json(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = describe_validation(exc)
         raise GateFailure(f"the reply does not match the {model.__name__} schema: {problems}") from None
     if check is not None:
         try:

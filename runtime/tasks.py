@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentops.runtime.config import Settings
 from agentops.runtime.context import Context, TaskServices
-from agentops.runtime.errors import AgentOpsError, TaskInputError
+from agentops.runtime.errors import AgentOpsError, TaskInputError, describe_validation
 from agentops.runtime.escalation import TaskParked
 from agentops.runtime.events import EventBus
 from agentops.runtime.llm import LLMClient
@@ -78,10 +78,7 @@ class TaskRunner:
         try:
             return spec, spec.input_model.model_validate(input)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
-            )
-            raise TaskInputError(f"input for agent {agent!r} is invalid: {problems}") from None
+            raise TaskInputError(f"input for agent {agent!r} is invalid: {describe_validation(exc)}") from None
 
     async def submit(
         self,

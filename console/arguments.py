@@ -1,10 +1,24 @@
-"""Arguments of the queue and escalation commands (kept apart so parsing imports no runtime)."""
+"""Command-line argument helpers shared by the CLI modules (importing no runtime, so parsing stays fast)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["COMMANDS", "add_parsers"]
+__all__ = ["COMMANDS", "UsageError", "add_parsers", "json_arg"]
+
+
+class UsageError(Exception):
+    """A bad command-line argument; the CLI prints it and exits with status 2."""
+
+
+def json_arg(name: str, text: str) -> Any:
+    """Parse a JSON argument, or raise UsageError naming the option and where the JSON breaks."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
 
 COMMANDS = frozenset({"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker"})
 
