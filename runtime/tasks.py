@@ -134,10 +134,24 @@ class TaskRunner:
             session_id,
             started_at=now,
             lease_owner=owner,
+            lease_expires_at=now + self.settings.workers.lease_s,
             attempts=1,
         )
         await self.store.insert_task(task)
-        return await self.execute(task, owner)
+        # Held under a lease like a claimed task: if this process dies, a worker resumes it.
+        beat = asyncio.get_running_loop().create_task(self._keep_lease(task.id, owner))
+        try:
+            return await self.execute(task, owner)
+        finally:
+            beat.cancel()
+
+    async def _keep_lease(self, task_id: str, owner: str) -> None:
+        lease_s = self.settings.workers.lease_s
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            ours, _ = await self.queue.heartbeat(task_id, owner, lease_s)
+            if not ours:
+                return
 
     async def execute(self, task: TaskRecord, owner: str) -> TaskRecord:
         """Run a claimed task's agent (replaying its journal) and record the outcome, fenced by ``owner``."""

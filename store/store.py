@@ -121,7 +121,7 @@ class Store:
         await self.writer.write(
             (
                 "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, started_at,"
-                " lease_owner, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                " lease_owner, lease_expires_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                 (
                     task.id,
                     task.agent,
@@ -133,6 +133,7 @@ class Store:
                     task.created_at,
                     task.started_at,
                     task.lease_owner,
+                    task.lease_expires_at,
                 ),
             )
         )

@@ -201,3 +201,57 @@ async def test_control_decides_once_validates_edits_and_audits(make_settings):
         assert actions[:2] == [("ana", "console", "escalation.edit"), ("ana", "console", "task.submit")]
     finally:
         await rt.stop()
+
+
+async def test_max_steps_asks_an_operator_for_more(make_settings):
+    reg = make_registry([])
+
+    @agent(registry=reg, max_steps=2, escalate_on_max_steps=True)
+    async def chatty(ctx: Context, req: Request) -> int:
+        for _ in range(3):
+            await ctx.llm("again", name="step")
+        return ctx.totals.steps
+
+    rt = await start(quick(make_settings), reg)
+    try:
+        task, _ = await rt.submit("chatty", {"order_id": "M", "amount": 1})
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await rt.tasks.escalations.find()
+        assert pending.reason == "reached max_steps=2; allow 2 more?" and pending.context["steps"] == 2
+        await rt.tasks.escalations.decide(pending.id, "approve", actor="ana", via="test")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == 3 and done.steps == 3
+    finally:
+        await rt.stop()
+
+
+async def test_a_task_whose_process_died_is_resumed_by_a_worker(make_settings):
+    from agentops.store import TaskRecord
+
+    reg = make_registry([])
+
+    @agent(registry=reg)
+    async def hello(ctx: Context, req: Request) -> str:
+        return (await ctx.llm(f"hello {req.order_id}")).text or ""
+
+    rt = await start(quick(make_settings), reg)
+    try:
+        # As `agentops run` leaves it when killed: running, under an inline lease that expired.
+        now = time.time()
+        dead = TaskRecord(
+            "deadbeef00000001",
+            "hello",
+            "running",
+            {"order_id": "Z", "amount": 1},
+            "ab" * 16,
+            now,
+            started_at=now,
+            lease_owner="gone:1:abc:inline",
+            lease_expires_at=now - 1,
+            attempts=1,
+        )
+        await rt.store.insert_task(dead)
+        done = await wait_status(rt, dead.id, "succeeded")
+        assert done.attempts == 2 and done.output
+    finally:
+        await rt.stop()
