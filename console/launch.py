@@ -27,7 +27,7 @@ async def _import_runtime() -> Any:
 
 
 async def run_tui(config: Path | None, *, read_only: bool = False, log_level: str | None = None) -> int:
-    """``agentops tui``: the console on the runtime of ``config``, in this process."""
+    """``agentops tui``: the console on the runtime of ``config``, with its workers, in this process."""
     runtime: Any = None
 
     async def connect() -> Control:
@@ -38,7 +38,9 @@ async def run_tui(config: Path | None, *, read_only: bool = False, log_level: st
         except rt_mod.ConfigError as exc:
             raise ConnectError(f"agentops tui: {exc}") from None
         log_to_file(Path(settings.store.path).parent / "console.log", log_level or settings.log.level)
-        runtime = rt_mod.Runtime(settings)
+        # The developer's runtime: its workers run queued tasks (from `agentops submit`,
+        # say) and resume the ones the operator decides on here.
+        runtime = rt_mod.Runtime(settings, workers=True)
         try:
             await runtime.start()
         except rt_mod.ConfigError as exc:
