@@ -53,7 +53,7 @@ async def run_tui(config: Path | None, *, read_only: bool = False, log_level: st
         code = await app.run_async()
     finally:
         if runtime is not None:
-            await runtime.stop()
+            await runtime.stop(grace_s=2.0)  # interrupted tasks resume from their journals later
     return _exit_code(app, code)
 
 
