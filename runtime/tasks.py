@@ -155,7 +155,22 @@ class TaskRunner:
 
     async def execute(self, task: TaskRecord, owner: str) -> TaskRecord:
         """Run a claimed task's agent (replaying its journal) and record the outcome, fenced by ``owner``."""
-        spec, value = self.validate(task.agent, task.input)
+        try:
+            spec, value = self.validate(task.agent, task.input)
+        except AgentOpsError as exc:  # submitted by a process that knows agents this one does not
+            task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
+            task.finished_at = time.time()
+            await self.queue.finish(task, owner)
+            self.bus.publish(
+                "task.finished",
+                task_id=task.id,
+                agent=task.agent,
+                status=task.status,
+                cost_usd=0.0,
+                steps=0,
+                error_type=task.error_type,
+            )
+            return task
         replay = await self.journal.load(task.id)
         s = self.settings
         services = TaskServices(

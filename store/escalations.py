@@ -30,10 +30,14 @@ class AlreadyDecidedError(RuntimeError):
     """The escalation was decided before; the first decision stands."""
 
     def __init__(self, record: EscalationRecord) -> None:
-        super().__init__(
-            f"escalation {record.id} was already decided: {record.decision} by {record.decided_by}"
-            f" via {record.decided_via} at {time.strftime('%H:%M:%S', time.localtime(record.decided_at or 0))}"
-        )
+        if record.status == "cancelled":
+            message = f"escalation {record.id} was withdrawn: its task {record.task_id} was cancelled"
+        else:
+            message = (
+                f"escalation {record.id} was already decided: {record.decision} by {record.decided_by}"
+                f" via {record.decided_via} at {time.strftime('%H:%M:%S', time.localtime(record.decided_at or 0))}"
+            )
+        super().__init__(message)
         self.record = record
 
 

@@ -255,3 +255,14 @@ async def test_a_task_whose_process_died_is_resumed_by_a_worker(make_settings):
         assert done.attempts == 2 and done.output
     finally:
         await rt.stop()
+
+
+async def test_a_queued_task_for_an_agent_this_process_lacks_fails_cleanly(make_settings):
+    rt = await start(quick(make_settings), make_registry([]))
+    try:
+        task, _ = await rt.tasks.queue.submit("elsewhere", {}, trace_id="ab" * 16)
+        rt.tasks.submitted.set()
+        done = await wait_status(rt, task.id, "failed")
+        assert done.error_type == "UnknownAgentError" and "no agent named 'elsewhere'" in done.error
+    finally:
+        await rt.stop()

@@ -134,3 +134,24 @@ async def test_cancel_queued_at_once_running_at_next_step(store):
     (running,) = await q.claim("w", 30)
     assert await q.cancel(running.id, actor="ana", via="cli") == "cancelling"
     assert await q.heartbeat(running.id, "w", 30) == (True, True)
+
+
+async def test_deciding_on_a_cancelled_task_says_it_was_withdrawn(store):
+    q, esc = TaskQueue(store), EscalationStore(store)
+    (tid,) = await submit(q, 1)
+    (task,) = await q.claim("w", 30)
+    e = await esc.open(
+        task_id=tid,
+        seq=1,
+        agent="a",
+        reason="r",
+        context=None,
+        proposed=None,
+        tool=None,
+        default_action="deny",
+        timeout_s=None,
+    )
+    await q.park(task, "w")
+    assert await q.cancel(tid, actor="ana", via="cli") == "cancelled"
+    with pytest.raises(AlreadyDecidedError, match=f"was withdrawn: its task {tid} was cancelled"):
+        await esc.decide(e.id, "approve", actor="bob", via="cli")
