@@ -144,7 +144,12 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
         try:
             while self._wanted:
                 ids, self._wanted = list(self._wanted), set()
-                self._upsert(await control.get_tasks(ids))
+                tasks = await control.get_tasks(ids)
+                if not self.is_mounted or not self.query("#tasks"):
+                    # Not composed yet, or torn down while we waited: fetch again when shown.
+                    self._wanted |= set(ids)
+                    return
+                self._upsert(tasks)
         finally:
             self._fetching = False
 
