@@ -25,7 +25,16 @@ from textual.reactive import reactive
 from agentops.console.commands import ConsoleCommands
 from agentops.console.format import day_start
 from agentops.console.live import LiveBatch, LiveFeed
-from agentops.console.screens import CircuitsScreen, ConsoleScreen, CostsScreen, HelpScreen, TraceScreen, TracesScreen
+from agentops.console.screens import (
+    CircuitsScreen,
+    ConsoleScreen,
+    CostsScreen,
+    EscalationScreen,
+    EscalationsScreen,
+    HelpScreen,
+    TraceScreen,
+    TracesScreen,
+)
 
 if TYPE_CHECKING:
     from agentops.runtime import Control, RuntimeStatus
@@ -54,7 +63,12 @@ class ConsoleApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "agentops"
-    MODES: ClassVar[dict[str, Any]] = {"traces": TracesScreen, "circuits": CircuitsScreen, "costs": CostsScreen}
+    MODES: ClassVar[dict[str, Any]] = {
+        "traces": TracesScreen,
+        "circuits": CircuitsScreen,
+        "costs": CostsScreen,
+        "escalations": EscalationsScreen,
+    }
     DEFAULT_MODE = "traces"
     COMMAND_PALETTE_BINDING = "colon"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -62,6 +76,7 @@ class ConsoleApp(App[int]):
         Binding("1", "switch_mode('traces')", "Traces", show=False, id="screen.traces"),
         Binding("2", "switch_mode('circuits')", "Circuits", show=False, id="screen.circuits"),
         Binding("3", "switch_mode('costs')", "Costs", show=False, id="screen.costs"),
+        Binding("4", "switch_mode('escalations')", "Escalations", show=False, id="screen.escalations"),
         Binding("p", "toggle_pause", "Pause", id="live.pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -143,8 +158,20 @@ class ConsoleApp(App[int]):
 
     def _tick(self) -> None:
         batch = self.feed.tick()
+        # New escalations are alerts: raised on any screen, paused or not.
+        opened = self.feed.take_opened()
+        for e in opened[-MAX_NOTICES_PER_TICK:]:
+            self.notify(
+                f"{e.get('agent', '?')}: {str(e.get('reason', ''))[:160]}",
+                title="Escalation waiting (4: Escalations)",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         if batch is not None:
             self._notice(batch)
+        elif opened:
+            self._poll_status()
 
     def _notice(self, batch: LiveBatch) -> None:
         for t in batch.transitions[-MAX_NOTICES_PER_TICK:]:
@@ -153,7 +180,7 @@ class ConsoleApp(App[int]):
                 self.notify(reason, title=f"circuit {t['deployment']} opened", severity="warning", markup=False)
             elif to == "closed":
                 self.notify(reason, title=f"circuit {t['deployment']} closed", markup=False)
-        if batch.ready or batch.transitions:
+        if batch.ready or batch.transitions or batch.escalations:
             self._poll_status()
 
     def _poll_status(self) -> None:
@@ -190,6 +217,12 @@ class ConsoleApp(App[int]):
         if self.current_mode != "traces":
             await self.switch_mode("traces")
         await self.push_screen(TraceScreen(task_id))
+
+    async def open_escalation(self, escalation_id: str) -> None:
+        """Show one escalation (from anywhere)."""
+        if self.current_mode != "escalations":
+            await self.switch_mode("escalations")
+        await self.push_screen(EscalationScreen(escalation_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action in getattr(self.screen, "WRITE_ACTIONS", ()))

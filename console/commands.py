@@ -1,4 +1,4 @@
-"""The ``:`` command palette: jump to a screen, open a task by id, pause, help."""
+"""The ``:`` command palette: jump to a screen, open a task or an escalation by id, pause, help."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ _HEX = set("0123456789abcdef")
 
 
 class ConsoleCommands(Provider):
-    """Screens and actions by name; a task by id or id prefix."""
+    """Screens and actions by name; a task or an escalation (``e-…``) by id or id prefix."""
 
     def _commands(self) -> list[tuple[str, str, Any]]:
         app: Any = self.app
@@ -21,6 +21,11 @@ class ConsoleCommands(Provider):
             ("traces", "Traces: tasks as they run", partial(app.switch_mode, "traces")),
             ("circuits", "Circuits: breakers and their transitions", partial(app.switch_mode, "circuits")),
             ("costs", "Costs and budgets: spend, rate, calls per minute", partial(app.switch_mode, "costs")),
+            (
+                "escalations",
+                "Escalations: decisions waiting for an operator",
+                partial(app.switch_mode, "escalations"),
+            ),
             ("pause", "Pause or resume live updates", app.action_toggle_pause),
             ("help", "Keys of the current screen", app.action_help),
         ]
@@ -35,9 +40,14 @@ class ConsoleCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)
-        prefix = query.strip().lower().removeprefix("task").strip()
         app: Any = self.app
         control = app.control
+        wanted = query.strip().lower()
+        if wanted.startswith("e-") and len(wanted) >= 4 and control is not None:
+            async for hit in self._escalation(control, wanted):
+                yield hit
+            return
+        prefix = wanted.removeprefix("task").strip()
         if len(prefix) >= 4 and set(prefix) <= _HEX and control is not None:
             task = await control.get_task(prefix)
             if task is not None:
@@ -48,3 +58,19 @@ class ConsoleCommands(Provider):
                     text=f"open task {task.id}",
                     help=f"{task.agent} · {task.user_id or '-'} · {task.status}",
                 )
+
+    async def _escalation(self, control: Any, prefix: str) -> Hits:
+        from agentops.runtime import DecisionError  # loaded by now: there is a control
+
+        try:
+            e = await control.get_escalation(prefix)
+        except DecisionError:
+            return
+        app: Any = self.app
+        yield Hit(
+            1.0,
+            f"open escalation {e.id}",
+            partial(app.open_escalation, e.id),
+            text=f"open escalation {e.id}",
+            help=f"{e.agent} · {e.status} · {e.reason[:60]}",
+        )

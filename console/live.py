@@ -3,9 +3,10 @@
 The runtime publishes an event per state change (thousands a second under load).
 The console never handles them one by one: a :class:`LiveFeed` drains its bounded
 subscription on a timer and folds what it got into one :class:`LiveBatch` (which
-tasks changed, how many steps each took, which circuits moved). Views apply the
-batch in one go. While paused, batches are merged and held (bounded), then
-delivered on resume.
+tasks changed, how many steps each took, which circuits moved, which escalations
+opened or were decided). Views apply the batch in one go. While paused, batches are
+merged and held (bounded), then delivered on resume; new escalations are still
+handed out at once (:meth:`LiveFeed.take_opened`), since they are alerts.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from agentops.runtime import Subscription
 
-__all__ = ["MAX_TRANSITIONS", "LiveBatch", "LiveFeed", "LiveView"]
+__all__ = ["MAX_OPENED", "MAX_TRANSITIONS", "LiveBatch", "LiveFeed", "LiveView"]
 
 MAX_TRANSITIONS = 200
 """Circuit transitions a batch keeps (the newest); more in one batch are counted only."""
+MAX_OPENED = 50
+"""New escalations a batch (and the feed's alert list) keeps, the newest."""
 MAX_TASK_IDS = 5000
 """Changed task ids a held batch keeps before it asks views to reload everything."""
 STEP_KINDS = frozenset({"llm", "tool"})
@@ -38,6 +41,10 @@ class LiveBatch:
     """LLM and tool spans ended, per task (live step counts of running tasks)."""
     transitions: list[dict[str, Any]] = field(default_factory=list)
     """Circuit transitions, oldest first (event data plus ``at``)."""
+    escalations: set[str] = field(default_factory=set)
+    """Escalations opened or decided."""
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    """New escalations, oldest first (``escalation.opened`` data: id, task, agent, reason, tool, deadline)."""
     ready: bool = False
     """The runtime became ready (providers loaded)."""
     events: int = 0
@@ -60,9 +67,14 @@ class LiveBatch:
                 b.tasks.add(data["task_id"])
             elif kind == "circuit.transition":
                 b.transitions.append({**data, "at": e.ts})
+            elif kind.startswith("escalation."):
+                b.escalations.add(data["escalation_id"])
+                if kind == "escalation.opened":
+                    b.opened.append(data)
             elif kind == "runtime.ready":
                 b.ready = True
         del b.transitions[:-MAX_TRANSITIONS]
+        del b.opened[:-MAX_OPENED]
         return b
 
     def merge(self, other: LiveBatch) -> None:
@@ -72,6 +84,9 @@ class LiveBatch:
         self.steps.update(other.steps)
         self.transitions += other.transitions
         del self.transitions[:-MAX_TRANSITIONS]
+        self.escalations |= other.escalations
+        self.opened += other.opened
+        del self.opened[:-MAX_OPENED]
         self.ready = self.ready or other.ready
         self.events += other.events
         self.overflow = self.overflow or other.overflow
@@ -102,6 +117,7 @@ class LiveFeed:
         self.held = LiveBatch()
         self.delivered = 0
         """Batches delivered so far."""
+        self._opened: list[dict[str, Any]] = []
 
     @property
     def dropped(self) -> int:
@@ -123,6 +139,9 @@ class LiveFeed:
         if self.subscription is None:
             return None
         batch = LiveBatch.of(self.subscription.drain())
+        if batch.opened:
+            self._opened += batch.opened
+            del self._opened[:-MAX_OPENED]
         if self.paused:
             if batch:
                 self.held.merge(batch)
@@ -136,6 +155,11 @@ class LiveFeed:
             view.apply_live(batch)
         self.delivered += 1
         return batch
+
+    def take_opened(self) -> list[dict[str, Any]]:
+        """Escalations opened since the last call, oldest first, paused or not (they are alerts)."""
+        opened, self._opened = self._opened, []
+        return opened
 
     def close(self) -> None:
         """Unsubscribe."""

@@ -1,10 +1,24 @@
-"""The console's screens: one per mode (Traces, Circuits, Costs), plus drill-down and help."""
+"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations), plus drill-downs, modals and help."""
 
 from agentops.console.screens.base import ConsoleScreen
 from agentops.console.screens.circuits import CircuitsScreen
 from agentops.console.screens.costs import CostsScreen
+from agentops.console.screens.decide import DecideScreen
+from agentops.console.screens.escalation import EscalationScreen
+from agentops.console.screens.escalations import EscalationsScreen
 from agentops.console.screens.help import HelpScreen
 from agentops.console.screens.trace import TraceScreen
 from agentops.console.screens.traces import TaskFilter, TracesScreen
 
-__all__ = ["CircuitsScreen", "ConsoleScreen", "CostsScreen", "HelpScreen", "TaskFilter", "TraceScreen", "TracesScreen"]
+__all__ = [
+    "CircuitsScreen",
+    "ConsoleScreen",
+    "CostsScreen",
+    "DecideScreen",
+    "EscalationScreen",
+    "EscalationsScreen",
+    "HelpScreen",
+    "TaskFilter",
+    "TraceScreen",
+    "TracesScreen",
+]

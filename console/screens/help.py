@@ -16,14 +16,15 @@ GLOBAL_HELP = """\
 
 | key | action |
 |---|---|
-| `:` | command palette: jump to a screen, or type a task id to open it |
-| `1` `2` `3` | Traces, Circuits, Costs |
+| `:` | command palette: jump to a screen, or type a task id (or an `e-…` escalation id) to open it |
+| `1` `2` `3` `4` | Traces, Circuits, Costs, Escalations |
 | `p` | pause or resume live updates (events are kept and applied on resume) |
 | `?` | this help |
 | `esc` | back |
 | `q` | quit |
 
-Live events are coalesced and applied at most ten times a second. With
+Live events are coalesced and applied at most ten times a second. A new
+escalation raises a notification on any screen, even while paused. With
 `--read-only`, every action that would change the runtime is hidden.
 """
 

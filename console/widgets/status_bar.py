@@ -11,12 +11,18 @@ from agentops.console.format import money
 
 __all__ = ["SCREEN_TABS", "StatusBar"]
 
-SCREEN_TABS = (("traces", "1", "Traces"), ("circuits", "2", "Circuits"), ("costs", "3", "Costs"))
+SCREEN_TABS = (
+    ("traces", "1", "Traces"),
+    ("circuits", "2", "Circuits"),
+    ("costs", "3", "Costs"),
+    ("escalations", "4", "Escalations"),
+)
 _SEP = (" │ ", "dim")
 
 
 class StatusBar(Widget):
-    """One line: screens, connection and phase, workers, queue, open circuits, today's spend.
+    """One line: screens (with the count of escalations waiting), connection and phase, workers, queue,
+    open circuits, today's spend.
 
     It reads the app's ``runtime_status``, ``phase``, ``paused`` and ``read_only`` and
     redraws when they change.
@@ -42,10 +48,15 @@ class StatusBar(Widget):
         app: Any = self.app
         mode = app.current_mode
         parts: list[tuple[str, str] | str] = [(" agentops ", "bold reverse"), " "]
-        for name, key, label in SCREEN_TABS:
-            parts += [(key, "dim"), (f" {label} ", "bold underline" if name == mode else ""), " "]
-        parts.append(_SEP)
         st = app.runtime_status
+        waiting = st.escalations_waiting if st is not None else 0
+        for name, key, label in SCREEN_TABS:
+            parts += [(key, "dim"), (f" {label} ", "bold underline" if name == mode else "")]
+            if name == "escalations" and waiting:
+                # A badge on the tab that shows them: early in the line, so a narrow terminal keeps it.
+                parts.append((f" {waiting} ", "bold reverse magenta"))
+            parts.append(" ")
+        parts.append(_SEP)
         parts.append((f"● {app.connection}", "green" if st is not None and st.live else "yellow"))
         phase = app.phase
         if phase != "ready":
@@ -64,9 +75,6 @@ class StatusBar(Widget):
                 _SEP,
                 f"today {money(st.spend_today_usd)}",
             ]
-            if st.escalations_waiting:
-                waiting = st.escalations_waiting
-                parts += [_SEP, (f"{waiting} escalation{'s' if waiting != 1 else ''} waiting", "bold magenta")]
         if app.paused:
             parts += [_SEP, ("⏸ PAUSED (p)", "bold reverse yellow")]
         if app.read_only:
