@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -24,6 +25,9 @@ class ConsoleScreen(Screen[None]):
     :meth:`connected` (called once the app has a control, at mount or later) and
     apply live changes in :meth:`apply_live`.
     """
+
+    _load_stale = False
+    _load_running = False
 
     HELP: ClassVar[str] = ""
     """What this screen shows and its keys (shown by ``?``)."""
@@ -54,6 +58,34 @@ class ConsoleScreen(Screen[None]):
 
     def connected(self, control: Control) -> None:
         """The app has a control: load what the screen shows."""
+
+    def request_load(self) -> None:
+        """Run :meth:`load` in a worker: one load at a time, and a request that arrives during
+        a load triggers one more (never a cancel: under a steady stream of changes, cancelling
+        would starve the view)."""
+        control = self.control
+        if control is None:
+            return
+        self._load_stale = True
+        if not self._load_running:
+            self._load_running = True
+            self.run_worker(self._load_while_stale(control), group=f"{type(self).__name__}-load")
+
+    async def _load_while_stale(self, control: Control) -> None:
+        try:
+            while self._load_stale:
+                self._load_stale = False
+                try:
+                    await self.load(control)
+                except NoMatches:
+                    if self.is_mounted:
+                        raise
+                    return  # torn down while the load waited on the store
+        finally:
+            self._load_running = False
+
+    async def load(self, control: Control) -> None:
+        """Read what the screen shows and display it (see :meth:`request_load`)."""
 
     def apply_live(self, batch: LiveBatch) -> None:
         """Apply a batch of live changes (never blocks)."""

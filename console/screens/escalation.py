@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -59,7 +58,6 @@ it attached, and the decision once there is one. Right: the task's spans so far
         self.escalation_id = escalation_id
         self.record: EscalationRecord | None = None
         self.spans: list[SpanRecord] = []
-        self._loading = self._stale = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text(f"escalation {self.escalation_id} · loading"), id="escalation-summary", classes="info")
@@ -100,23 +98,9 @@ it attached, and the decision once there is one. Right: the task's spans so far
 
     def reload(self) -> None:
         """Re-read the escalation and the task's spans (one load at a time)."""
-        control = self.control
-        if control is None:
-            return
-        self._stale = True
-        if not self._loading:
-            self._loading = True
-            self.run_worker(partial(self._load_while_stale, control), group="escalation-load")
+        self.request_load()
 
-    async def _load_while_stale(self, control: Control) -> None:
-        try:
-            while self._stale:
-                self._stale = False
-                await self._load(control)
-        finally:
-            self._loading = False
-
-    async def _load(self, control: Control) -> None:
+    async def load(self, control: Control) -> None:
         from agentops.runtime import DecisionError  # loaded by now: the app is connected
 
         try:

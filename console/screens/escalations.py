@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -77,7 +76,6 @@ login) and `via console`. With `--read-only` the actions are hidden.
         super().__init__()
         self.escalations: dict[str, EscalationRecord] = {}
         self._cells: dict[str, tuple[object, ...]] = {}
-        self._loading = self._stale = False
         self.loads = 0
         """Completed loads (tests wait on it)."""
 
@@ -115,25 +113,12 @@ login) and `via console`. With `--read-only` the actions are hidden.
 
     def reload(self) -> None:
         """Re-read the queue (one load at a time; a change during a load triggers one more)."""
-        control = self.control
-        if control is None:
-            return
-        self._stale = True
-        if not self._loading:
-            self._loading = True
-            self.run_worker(partial(self._load_while_stale, control), group="escalations-load")
+        self.request_load()
 
-    async def _load_while_stale(self, control: Control) -> None:
-        try:
-            while self._stale:
-                self._stale = False
-                rows = await control.escalations(status="pending", limit=MAX_ESCALATIONS)
-                if not self.is_mounted or not self.query("#escalations"):
-                    return  # torn down while we waited (the app is closing)
-                self._show(rows)
-                self.loads += 1
-        finally:
-            self._loading = False
+    async def load(self, control: Control) -> None:
+        rows = await control.escalations(status="pending", limit=MAX_ESCALATIONS)
+        self._show(rows)
+        self.loads += 1
 
     # -- the table ------------------------------------------------------------------------
 

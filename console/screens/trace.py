@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -63,7 +62,6 @@ updates live.
         self.record: TaskRecord | None = None
         self.spans: list[SpanRecord] = []
         self._selected: str | None = None
-        self._loading = self._stale = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text(f"task {self.task_id} · loading"), id="trace-summary", classes="info")
@@ -87,22 +85,9 @@ updates live.
             self._reload(self.control)
 
     def _reload(self, control: Control) -> None:
-        # One load at a time; changes during a load trigger one more (never cancel: under
-        # a steady stream, cancelling would starve the view).
-        self._stale = True
-        if not self._loading:
-            self._loading = True
-            self.run_worker(partial(self._load_while_stale, control), group="trace-load")
+        self.request_load()
 
-    async def _load_while_stale(self, control: Control) -> None:
-        try:
-            while self._stale:
-                self._stale = False
-                await self._load(control)
-        finally:
-            self._loading = False
-
-    async def _load(self, control: Control) -> None:
+    async def load(self, control: Control) -> None:
         task = await control.get_task(self.task_id)
         if task is None:
             self.query_one("#trace-summary", Static).update(Text(f"task {self.task_id}: not found", style="red"))
