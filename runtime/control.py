@@ -244,7 +244,7 @@ class LocalControl:
             running,
             stats.workers if stats else 0,
             stats.busy if stats else 0,
-            stats.queued if stats else await self._store.count_tasks(status="queued"),
+            await self._store.count_tasks(status="queued"),  # fresh, not the pool's last poll
             await self._store.count_escalations(status="pending"),
         )
 

@@ -127,6 +127,7 @@ class WorkerPool:
             beat = asyncio.get_running_loop().create_task(self._heartbeat(task.id, owner))
             try:
                 done = await asyncio.shield(run)
+                self._running.pop(task.id, None)  # not busy any more before it counts as done
                 if done.status == "failed":
                     self.failed += 1
                 elif done.status in ("succeeded", "cancelled"):
