@@ -138,28 +138,6 @@ class Store:
             )
         )
 
-    async def finish_task(self, task: TaskRecord) -> None:
-        """Record a task's final status, output and totals (durable)."""
-        await self.writer.write(
-            (
-                "UPDATE tasks SET status=?, output=?, error_type=?, error=?, steps=?, input_tokens=?,"
-                " output_tokens=?, cached_tokens=?, cost_usd=?, finished_at=? WHERE id=?",
-                (
-                    task.status,
-                    _dumps(task.output),
-                    task.error_type,
-                    task.error,
-                    task.steps,
-                    task.input_tokens,
-                    task.output_tokens,
-                    task.cached_tokens,
-                    task.cost_usd,
-                    task.finished_at,
-                    task.id,
-                ),
-            )
-        )
-
     def save_span(self, span: SpanRecord) -> None:
         """Queue a span (at start or end: the latest write wins) for the next group commit."""
         self.writer.enqueue(

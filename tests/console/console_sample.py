@@ -7,7 +7,7 @@ Written through the store's own write API, so the console reads it through the r
 from __future__ import annotations
 
 from agentops.runtime import Runtime
-from agentops.store import CircuitEventRecord, LedgerRecord, LLMCallRecord, SpanRecord, Store, TaskRecord
+from agentops.store import CircuitEventRecord, LedgerRecord, LLMCallRecord, SpanRecord, Store, TaskQueue, TaskRecord
 
 NOW = 1_767_261_600.0  # 2026-01-01 10:00:00 UTC; the console's frozen clock
 MONO = 10_000.0  # the breakers' frozen monotonic clock
@@ -152,7 +152,16 @@ async def write_sample(store: Store) -> None:
     for tid, agent, user, status, age, steps, tin, tout, cached, cost, lat, err in TASKS:
         created = NOW - age
         task = TaskRecord(
-            tid, agent, "running", {"text": "sample"}, TRACE, created, user, f"s-{user}", started_at=created
+            tid,
+            agent,
+            "running",
+            {"text": "sample"},
+            TRACE,
+            created,
+            user,
+            f"s-{user}",
+            started_at=created,
+            lease_owner="sample",
         )
         await store.insert_task(task)
         if status != "running":
@@ -160,7 +169,7 @@ async def write_sample(store: Store) -> None:
             task.cached_tokens, task.cost_usd, task.finished_at = cached, cost, created + lat
             if err:
                 task.error_type, task.error = err, "route 'default' failed on every deployment"
-            await store.finish_task(task)
+            assert await TaskQueue(store).finish(task, "sample")
     for span in spans_of_first_task():
         store.save_span(span)
     models = [("primary", "openai/gpt-4o-mini"), ("fallback", "openai/gpt-4.1-mini")]
