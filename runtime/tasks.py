@@ -159,17 +159,7 @@ class TaskRunner:
             spec, value = self.validate(task.agent, task.input)
         except AgentOpsError as exc:  # submitted by a process that knows agents this one does not
             task.status, task.error_type, task.error = "failed", type(exc).__name__, str(exc)
-            task.finished_at = time.time()
-            await self.queue.finish(task, owner)
-            self.bus.publish(
-                "task.finished",
-                task_id=task.id,
-                agent=task.agent,
-                status=task.status,
-                cost_usd=0.0,
-                steps=0,
-                error_type=task.error_type,
-            )
+            await self._finish(task, owner)
             return task
         replay = await self.journal.load(task.id)
         s = self.settings
@@ -263,8 +253,12 @@ class TaskRunner:
             )
             self.bus.publish("task.waiting", task_id=task.id, agent=task.agent, escalation_id=e.id)
             return
-        task.finished_at = time.time()
         self._tracer.end(span, "ok" if task.status == "succeeded" else "error", task.error, attrs=attrs)
+        await self._finish(task, owner)
+
+    async def _finish(self, task: TaskRecord, owner: str) -> None:
+        """Record the final status (fenced by the lease) and announce it."""
+        task.finished_at = time.time()
         if not await self.queue.finish(task, owner):
             log.warning("lease lost before the task finished; its result is discarded", task_id=task.id)
             return
