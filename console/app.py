@@ -35,6 +35,7 @@ from agentops.console.screens import (
     TraceScreen,
     TracesScreen,
 )
+from agentops.console.screens.base import is_link_error
 
 if TYPE_CHECKING:
     from agentops.runtime import Control, RuntimeStatus
@@ -190,12 +191,25 @@ class ConsoleApp(App[int]):
             )
 
     async def _read_status(self, control: Control) -> None:
-        st = await control.status(day_start=day_start(self.clock()))
+        try:
+            st = await control.status(day_start=day_start(self.clock()))
+        except Exception as exc:
+            if not is_link_error(exc):
+                raise
+            self.link_lost(exc)
+            return
         self.runtime_status = st
-        if not st.live:
+        link = getattr(control, "connection_state", "connected")  # a remote control's event stream
+        if link != "connected":
+            self.phase = f"live stream {link}"
+        elif not st.live:
             self.phase = "store only (not live)"
         else:
             self.phase = "ready" if st.ready else "starting runtime (loading providers)"
+
+    def link_lost(self, exc: BaseException) -> None:
+        """A remote control's request failed: say so in the header (the next poll retries)."""
+        self.phase = f"connection lost: {str(exc)[:100]} (retrying)"
 
     # -- actions --------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["COMMANDS", "UsageError", "add_parsers", "json_arg"]
+__all__ = ["COMMANDS", "UsageError", "add_connect", "add_parsers", "json_arg"]
 
 
 class UsageError(Exception):
@@ -23,6 +23,16 @@ def json_arg(name: str, text: str) -> Any:
 COMMANDS = frozenset({"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker"})
 
 
+def add_connect(parser: Any) -> None:
+    """``--connect URL``: go through the control API of ``agentops serve`` instead of the local store."""
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        default=None,
+        help="use the control API of `agentops serve` at URL (token: $AGENTOPS_TOKEN) instead of the local store",
+    )
+
+
 def add_parsers(sub: Any) -> None:
     """Add this module's subcommands to the ``agentops`` parser."""
     s = sub.add_parser("submit", help="queue a task for the workers")
@@ -32,6 +42,7 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--user", default=None)
     s.add_argument("--session", default=None)
     s.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    add_connect(s)
 
     t = sub.add_parser("tasks", help="tasks in the queue and their states")
     t.add_argument(
@@ -39,20 +50,25 @@ def add_parsers(sub: Any) -> None:
     )
     t.add_argument("--agent", default=None)
     t.add_argument("--limit", type=int, default=30)
+    add_connect(t)
 
     c = sub.add_parser("cancel", help="cancel a task (queued or waiting: at once; running: at its next step)")
     c.add_argument("id", help="task id or unique prefix")
+    add_connect(c)
 
     e = sub.add_parser("escalations", help="decisions waiting for an operator, oldest first")
     e.add_argument("--all", action="store_true", help="also decided ones, newest first")
+    add_connect(e)
 
     a = sub.add_parser("approve", help="approve an escalation (optionally with edited arguments)")
     a.add_argument("id", help="escalation id or unique prefix")
     a.add_argument("--edit", default=None, help="replacement arguments as JSON (validated against the tool)")
     a.add_argument("--comment", default=None)
+    add_connect(a)
 
     d = sub.add_parser("deny", help="deny an escalation; the agent receives the reason")
     d.add_argument("id", help="escalation id or unique prefix")
     d.add_argument("--reason", required=True)
+    add_connect(d)
 
     sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")

@@ -48,13 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--task", default=None, help="task id (or a unique prefix)")
     t.add_argument("--limit", type=int, default=20, help="tasks to list (default 20)")
     t.add_argument("--status", default=None, help="only tasks with this status")
+    arguments.add_connect(t)
 
     c = sub.add_parser("costs", help="spend from the ledger, grouped")
     c.add_argument("--by", choices=["agent", "model", "user", "deployment", "task"], default="agent")
     c.add_argument("--since", default="24h", help="how far back: 30m, 24h, 7d (default 24h)")
+    arguments.add_connect(c)
 
-    u = sub.add_parser("tui", help="the operations console on the configured runtime (in-process)")
+    v = sub.add_parser(
+        "serve",
+        help="run the runtime, its workers and the control API headless (a VM, a container)",
+        description="Serve the control API (FastAPI) with the runtime and its workers in this process."
+        " Tokens come from $AGENTOPS_TOKENS (name:role:secret, ...); without them only a loopback address"
+        " is served, with an admin token written next to the store. SIGTERM drains; SIGHUP reloads the config.",
+    )
+    v.add_argument("--host", default=None, help="address to bind (default: api.host, 127.0.0.1)")
+    v.add_argument("--port", type=int, default=None, help="port (default: api.port, 8765; 0 = any free port)")
+
+    u = sub.add_parser(
+        "tui", help="the operations console: on the configured runtime in-process, or --connect URL to a server"
+    )
     u.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
+    arguments.add_connect(u)
 
     d = sub.add_parser(
         "demo",
@@ -85,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         AgentOpsError,
         ConfigError,
         DecisionError,
+        RemoteError,
         TaskInputError,
         UnknownAgentError,
         load_settings,
@@ -98,7 +114,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2) from None
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     configure_logging(level if args.verbose else settings.log.level, settings.log.format)
-    handlers = {"sim": _sim, "run": _run, "traces": _traces, "costs": _costs, "demo": _demo_headless}
+    handlers = {
+        "sim": _sim,
+        "run": _run,
+        "traces": _traces,
+        "costs": _costs,
+        "demo": _demo_headless,
+        "serve": _serve,
+    }
     if args.command in arguments.COMMANDS:
         from agentops.console import ops_cli
 
@@ -112,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (*usage_errors, ConfigError, UnknownAgentError, TaskInputError) as exc:
         print(f"agentops {args.command}: {exc}", file=sys.stderr)
         code = 2
+    except RemoteError as exc:  # the server is unreachable or refused (401/403/429/...)
+        print(f"agentops {args.command}: {exc}", file=sys.stderr)
+        code = 1
     except AgentOpsError as exc:
         print(f"agentops {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = 1
@@ -126,6 +152,8 @@ def _console(args: argparse.Namespace) -> int:
 
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     try:
+        if args.command == "tui" and args.connect:
+            return asyncio.run(launch.run_remote_tui(args.connect, args.config, read_only=args.read_only))
         if args.command == "tui":
             return asyncio.run(launch.run_tui(args.config, read_only=args.read_only, log_level=level))
         return asyncio.run(
@@ -151,6 +179,22 @@ async def _demo_headless(args: argparse.Namespace, settings: Settings) -> int:
         log_to_file(Path(demo.settings.store.path).parent / "demo.log", "warning")
     await run_headless(demo, duration_s=args.duration, emit=lambda line: print(line, flush=True))
     return 0
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from agentops.runtime.api.server import serve
+    from agentops.runtime.config import default_config_path
+
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: not a port number (0-65535)")
+    config_path = args.config if args.config is not None else default_config_path()
+    return await serve(
+        settings,
+        config_path=config_path if config_path.exists() else None,
+        host=args.host,
+        port=args.port,
+        announce=lambda line: print(line, flush=True),
+    )
 
 
 async def _sim(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,10 +241,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _traces(args: argparse.Namespace, settings: Settings) -> int:
-    from agentops.runtime import LocalControl
+    from agentops.console.connect import open_control
 
-    control = await LocalControl.open_store(settings)
-    try:
+    async with open_control(args, settings) as control:
         if args.task is None:
             tasks = await control.list_tasks(limit=args.limit, status=args.status)
             print(render.tasks_table(tasks) if tasks else "no tasks recorded yet")
@@ -211,8 +254,6 @@ async def _traces(args: argparse.Namespace, settings: Settings) -> int:
         print(render.task_summary(task))
         print(render.span_tree(await control.task_spans(task.id)))
         return 0
-    finally:
-        await control.close()
 
 
 async def _costs(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,12 +261,9 @@ async def _costs(args: argparse.Namespace, settings: Settings) -> int:
         since = time.time() - render.parse_since(args.since)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    from agentops.runtime import LocalControl
+    from agentops.console.connect import open_control
 
-    control = await LocalControl.open_store(settings)
-    try:
+    async with open_control(args, settings) as control:
         rows = await control.costs(args.by, since=since)
-        print(render.costs_table(rows, args.by) if rows else f"no spend recorded in the last {args.since}")
-        return 0
-    finally:
-        await control.close()
+    print(render.costs_table(rows, args.by) if rows else f"no spend recorded in the last {args.since}")
+    return 0

@@ -19,7 +19,7 @@ from agentops.console.logfile import log_to_file
 if TYPE_CHECKING:
     from agentops.runtime import Control
 
-__all__ = ["run_demo_console", "run_tui"]
+__all__ = ["run_demo_console", "run_remote_tui", "run_tui"]
 
 
 async def _import_runtime() -> Any:
@@ -54,6 +54,38 @@ async def run_tui(config: Path | None, *, read_only: bool = False, log_level: st
     finally:
         if runtime is not None:
             await runtime.stop(grace_s=2.0)  # interrupted tasks resume from their journals later
+    return _exit_code(app, code)
+
+
+async def run_remote_tui(url: str, config: Path | None, *, read_only: bool = False) -> int:
+    """``agentops tui --connect URL``: the console on a runtime served by ``agentops serve``.
+
+    The token is ``$AGENTOPS_TOKEN`` (or, for a server on this machine, the admin token it
+    wrote next to the configured store). A viewer token hides every action.
+    """
+    control: Any = None
+
+    async def connect() -> Control:
+        nonlocal control
+        rt_mod = await _import_runtime()
+        remote = await asyncio.to_thread(importlib.import_module, "agentops.runtime.remote")
+        try:
+            settings = rt_mod.load_settings(config)
+            control = await remote.RemoteControl.connect(url, remote.resolve_token(url, settings.store.path))
+        except (rt_mod.ConfigError, rt_mod.RemoteError) as exc:
+            raise ConnectError(f"agentops tui --connect {url}: {exc}") from None
+        if control.role == "viewer":
+            app.read_only = True
+        app.connection = f"{url} ({control.name}, {control.role})"
+        result: Control = control
+        return result
+
+    app = ConsoleApp(connect, connection=url, read_only=read_only)
+    try:
+        code = await app.run_async()
+    finally:
+        if control is not None:
+            await control.close()
     return _exit_code(app, code)
 
 

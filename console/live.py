@@ -73,6 +73,8 @@ class LiveBatch:
                     b.opened.append(data)
             elif kind == "runtime.ready":
                 b.ready = True
+            elif kind == "stream.reset":  # a remote console reconnected: what it shows may be stale
+                b.overflow = True
         del b.transitions[:-MAX_TRANSITIONS]
         del b.opened[:-MAX_OPENED]
         return b

@@ -2,16 +2,16 @@
 approve, deny, and ``worker`` (run the queue's workers headless).
 
 They work against the configured database file, also while a runtime runs its workers
-in another process on the same machine: that runtime picks up what they change within
-``workers.poll_s``. Every action is audited with the operator's name
-(``$AGENTOPS_ACTOR`` or the login name) and ``via=cli``.
+in another process on the same machine (that runtime picks up what they change within
+``workers.poll_s``), or with ``--connect URL`` through the control API of ``agentops
+serve``. Every action is audited: locally with the operator's name (``$AGENTOPS_ACTOR``
+or the login name) and ``via=cli``; remotely with the token's name and ``via=api``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import signal
 import time
@@ -20,30 +20,20 @@ from typing import Any
 
 from agentops.console import render
 from agentops.console.arguments import json_arg
-from agentops.runtime import ConfigError, Runtime, Settings, default_registry
-from agentops.runtime.operations import Operations, current_actor
-from agentops.store import EscalationRecord, Store
+from agentops.console.connect import open_control
+from agentops.runtime import Runtime, Settings
+from agentops.runtime.operations import current_actor
+from agentops.store import EscalationRecord
 
 __all__ = ["HANDLERS"]
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
-async def _operations(settings: Settings) -> tuple[Operations, Store]:
-    for module in settings.runtime.agent_modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise ConfigError(f"runtime.agent_modules: cannot import {module!r}: {exc}") from None
-    store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
-    return Operations(store, default_registry, max_attempts=settings.workers.max_attempts), store
-
-
 async def _submit(args: argparse.Namespace, settings: Settings) -> int:
     payload = json_arg("--input", args.input)
-    ops, store = await _operations(settings)
-    try:
-        task, created = await ops.submit(
+    async with open_control(args, settings) as control:
+        task, created = await control.submit(
             args.agent,
             payload,
             user_id=args.user,
@@ -53,28 +43,20 @@ async def _submit(args: argparse.Namespace, settings: Settings) -> int:
             actor=current_actor(),
             via="cli",
         )
-    finally:
-        await store.close()
     print(task.id if created else f"{task.id} (already submitted with key {args.key!r}: {task.status})")
     return 0
 
 
 async def _tasks(args: argparse.Namespace, settings: Settings) -> int:
-    store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
-    try:
-        tasks = await store.list_tasks(limit=args.limit, status=args.status, agent=args.agent)
-    finally:
-        await store.close()
+    async with open_control(args, settings) as control:
+        tasks = await control.list_tasks(limit=args.limit, status=args.status, agent=args.agent)
     print(render.tasks_table(tasks) if tasks else "no tasks")
     return 0
 
 
 async def _cancel(args: argparse.Namespace, settings: Settings) -> int:
-    ops, store = await _operations(settings)
-    try:
-        outcome = await ops.cancel(args.id, actor=current_actor(), via="cli")
-    finally:
-        await store.close()
+    async with open_control(args, settings) as control:
+        outcome = await control.cancel(args.id, actor=current_actor(), via="cli")
     print(
         {"cancelled": "cancelled", "cancelling": "cancelling: the worker stops it at its next step"}.get(
             outcome, f"not cancelled: the task already {outcome}"
@@ -118,21 +100,15 @@ def escalations_table(rows: list[EscalationRecord]) -> str:
 
 
 async def _escalations(args: argparse.Namespace, settings: Settings) -> int:
-    ops, store = await _operations(settings)
-    try:
-        rows = await ops.list_escalations(None if args.all else "pending")
-    finally:
-        await store.close()
+    async with open_control(args, settings) as control:
+        rows = await control.escalations(status=None if args.all else "pending")
     print(escalations_table(rows) if rows else "no escalations waiting" if not args.all else "no escalations")
     return 0
 
 
 async def _decide(args: argparse.Namespace, settings: Settings, action: str, edit: Any, comment: str | None) -> int:
-    ops, store = await _operations(settings)
-    try:
-        decided = await ops.decide(args.id, action, actor=current_actor(), via="cli", args=edit, comment=comment)
-    finally:
-        await store.close()
+    async with open_control(args, settings) as control:
+        decided = await control.decide(args.id, action, actor=current_actor(), via="cli", args=edit, comment=comment)
     print(f"{decided.id}: {decided.decision} by {decided.decided_by}; task {decided.task_id} is queued to resume")
     return 0
 

@@ -23,6 +23,7 @@ from agentops.runtime.errors import ConfigError
 from agentops.runtime.simulator import SimConfig
 
 __all__ = [
+    "ApiSettings",
     "CircuitSettings",
     "DeploymentSettings",
     "GateSettings",
@@ -164,6 +165,38 @@ class LogSettings(_Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class ApiSettings(_Section):
+    """``agentops serve``: the control API. Tokens come from ``$AGENTOPS_TOKENS`` only, never this file."""
+
+    host: str = "127.0.0.1"
+    """Loopback by default; another address is refused unless tokens are configured."""
+    port: int = Field(8765, ge=0, le=65535)
+    """0 = a free ephemeral port (printed at start)."""
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    """Larger request bodies get 413."""
+    rate_per_min: int = Field(600, ge=1)
+    """Requests per minute per token (a token bucket); past it, 429 with Retry-After."""
+    rate_burst: int = Field(60, ge=1)
+    """Requests a token may make at once before the per-minute rate applies."""
+    drain_grace_s: float = Field(30.0, ge=0)
+    """On SIGTERM, running tasks get this long to finish before they are handed back to the queue."""
+    event_history: int = Field(10_000, ge=0)
+    """Recent events kept so a console that lost its connection resumes where it left off."""
+    tls_certfile: Path | None = None
+    """Serve HTTPS with this certificate (PEM); or put a TLS-terminating reverse proxy in front."""
+    tls_keyfile: Path | None = None
+    """The certificate's private key (PEM; a path, never the key itself)."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("tls_certfile and tls_keyfile go together: set both or neither")
+        for f in (self.tls_certfile, self.tls_keyfile):
+            if f is not None and not f.is_file():
+                raise ValueError(f"{f}: no such file")
+        return self
+
+
 class SimulatorSettings(SimConfig):
     """The built-in simulator, started in-process when a deployment uses ``api_base = "sim"``."""
 
@@ -203,6 +236,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = RuntimeSettings()
     workers: WorkerSettings = WorkerSettings()
     log: LogSettings = LogSettings()
+    api: ApiSettings = ApiSettings()
     simulator: SimulatorSettings = SimulatorSettings()
 
     @classmethod

@@ -350,3 +350,7 @@ class LocalControl:
     async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
         """Operator actions, newest first."""
         return await self._ops.audit_log(limit)
+
+    async def record_action(self, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:
+        """Add an operator action that is not a queue or escalation change (a config reload) to the audit log."""
+        await self._ops.escalations.record_action(actor, via, action, target, details)

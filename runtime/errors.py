@@ -18,7 +18,10 @@ Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
     │   ├── ToolTimeoutError         the tool ran past its timeout
     │   └── ToolDeniedError          an operator denied the call (the reason is the message)
     ├── DecisionError                a decision was refused (unknown id, already decided, bad edit)
+    │   ├── NotFoundError            no escalation or task with that id
+    │   └── ConflictError            already decided
     ├── MaxStepsExceededError        a task ran more steps than its agent allows
+    ├── RemoteError                  the control API refused a request or could not be reached
     ├── TaskInputError               a task's input failed its agent's input model
     └── UnknownAgentError            no agent registered under that name
 
@@ -36,13 +39,16 @@ __all__ = [
     "AgentOpsError",
     "CircuitOpenError",
     "ConfigError",
+    "ConflictError",
     "ContextWindowError",
     "DeadlineExceededError",
     "DecisionError",
     "LLMCallError",
     "MaxStepsExceededError",
+    "NotFoundError",
     "PermanentProviderError",
     "ProviderError",
+    "RemoteError",
     "TaskInputError",
     "ToolArgumentsError",
     "ToolDeniedError",
@@ -156,6 +162,22 @@ class ToolDeniedError(ToolError):
 
 class DecisionError(AgentOpsError):
     """An escalation decision was refused: unknown escalation, already decided, or invalid edit."""
+
+
+class NotFoundError(DecisionError):
+    """No escalation or task has that id (or the prefix is not unique)."""
+
+
+class ConflictError(DecisionError):
+    """The escalation was already decided; the first decision stands."""
+
+
+class RemoteError(AgentOpsError):
+    """A request to ``agentops serve`` failed: refused (``status`` is the HTTP status) or unreachable (None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class MaxStepsExceededError(AgentOpsError):

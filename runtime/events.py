@@ -5,12 +5,17 @@ published here; the console, metrics and exporters subscribe. Publishing never
 blocks and never fails: each subscriber has a bounded buffer, and a subscriber that
 falls behind loses its oldest events (counted in :attr:`Subscription.dropped`)
 instead of slowing the runtime down.
+
+The bus also keeps the last ``history`` events, so a remote subscriber that lost its
+connection can resume from the last event it saw (:meth:`EventBus.since`). Event ids
+are ``seq`` within one process; :attr:`EventBus.epoch` tells processes apart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
@@ -92,18 +97,50 @@ def _matches(kind: str, kinds: frozenset[str]) -> bool:
 
 
 class EventBus:
-    """Fan-out of events to bounded subscriber buffers. Use from the event loop thread."""
+    """Fan-out of events to bounded subscriber buffers. Use from the event loop thread.
 
-    def __init__(self) -> None:
+    Args:
+        history: how many recent events are kept for :meth:`since` (0: none).
+    """
+
+    def __init__(self, history: int = 0) -> None:
         self._subs: list[Subscription] = []
         self._seq = itertools.count(1)
+        self._history: deque[Event] = deque(maxlen=history)
+        self._last = 0
+        self.epoch = secrets.token_hex(4)
+        """Identifies this bus (this process): a ``seq`` means nothing under another epoch."""
 
     def publish(self, kind: str, /, **data: Any) -> Event:
         """Publish one event to every subscriber; never blocks."""
         event = Event(next(self._seq), kind, data, time.time())
+        self.deliver(event)
+        return event
+
+    def deliver(self, event: Event) -> None:
+        """Hand an existing event (its ``seq`` and time kept) to every subscriber.
+
+        For a bus that relays another process's events (the remote console's).
+        """
+        self._last = event.seq
+        if self._history.maxlen:
+            self._history.append(event)
         for sub in self._subs:
             sub._offer(event)
-        return event
+
+    def since(self, seq: int) -> list[Event] | None:
+        """The kept events after ``seq``, oldest first; None if some of them are no longer kept."""
+        if seq >= self._last:
+            return []
+        history = self._history
+        if not history or seq + 1 < history[0].seq:
+            return None
+        return [e for e in history if e.seq > seq]
+
+    @property
+    def last_seq(self) -> int:
+        """The newest event's ``seq`` (0 before the first)."""
+        return self._last
 
     def subscribe(self, maxsize: int = 10_000, kinds: Iterable[str] | None = None) -> Subscription:
         """A new subscription holding at most ``maxsize`` undelivered events.

@@ -313,6 +313,7 @@ class LLMClient:
             scope.session_id,
         )
         await self._store.record_llm_call(call, ledger)
+        self._publish(call)
         return LLMResponse(
             reply.text,
             reply.tool_calls,
@@ -344,28 +345,47 @@ class LLMClient:
                 "agentops.deployments_tried": progress.deployments_tried,
             },
         )
-        await self._store.record_llm_call(
-            LLMCallRecord(
-                span.span_id,
-                scope.trace_id,
-                scope.task_id,
-                route,
-                None,
-                progress.deployments_tried[-1] if progress.deployments_tried else None,
-                "error",
-                progress.attempts,
-                progress.retries,
-                max(0, len(progress.deployments_tried) - 1),
-                latency_ms,
-                0,
-                0,
-                0,
-                0.0,
-                time.time(),
-                type(exc).__name__,
-                str(exc)[:2000],
-            ),
+        call = LLMCallRecord(
+            span.span_id,
+            scope.trace_id,
+            scope.task_id,
+            route,
             None,
+            progress.deployments_tried[-1] if progress.deployments_tried else None,
+            "error",
+            progress.attempts,
+            progress.retries,
+            max(0, len(progress.deployments_tried) - 1),
+            latency_ms,
+            0,
+            0,
+            0,
+            0.0,
+            time.time(),
+            type(exc).__name__,
+            str(exc)[:2000],
+        )
+        await self._store.record_llm_call(call, None)
+        self._publish(call)
+
+    def _publish(self, call: LLMCallRecord) -> None:
+        """One ``llm.call`` event per finished call (metrics count them); no message text."""
+        self._tracer.bus.publish(
+            "llm.call",
+            task_id=call.task_id,
+            route=call.route,
+            model=call.model,
+            deployment=call.deployment,
+            status=call.status,
+            attempts=call.attempts,
+            retries=call.retries,
+            fallbacks=call.fallbacks,
+            latency_ms=call.latency_ms,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cached_tokens=call.cached_tokens,
+            cost_usd=call.cost_usd,
+            error_type=call.error_type,
         )
 
 

@@ -12,7 +12,7 @@ import getpass
 import os
 from typing import Any
 
-from agentops.runtime.errors import DecisionError
+from agentops.runtime.errors import ConflictError, DecisionError, NotFoundError
 from agentops.runtime.escalation import DECISIONS, Decision, validate_edit
 from agentops.runtime.registry import Registry
 from agentops.runtime.runtime import Runtime
@@ -97,7 +97,7 @@ class Operations:
         """
         task = await self.store.get_task(task_id)
         if task is None:
-            raise DecisionError(f"no task {task_id!r} (or the prefix is not unique)")
+            raise NotFoundError(f"no task {task_id!r} (or the prefix is not unique)")
         outcome = await self.queue.cancel(task.id, actor=actor, via=via)
         if outcome == "cancelling" and self.runtime is not None and self.runtime.pool is not None:
             self.runtime.pool.cancel(task.id)
@@ -118,7 +118,7 @@ class Operations:
         try:
             return await self.escalations.get(escalation_id)
         except NoSuchEscalationError as exc:
-            raise DecisionError(str(exc)) from None
+            raise NotFoundError(str(exc)) from None
 
     async def decide(
         self, escalation_id: str, action: str, *, actor: str, via: str, args: Any = None, comment: str | None = None
@@ -146,7 +146,7 @@ class Operations:
                 current.id, action, actor=actor, via=via, args=args, comment=comment
             )
         except AlreadyDecidedError as exc:
-            raise DecisionError(str(exc)) from None
+            raise ConflictError(str(exc)) from None
         if self.runtime is not None:
             self.runtime.bus.publish(
                 "escalation.decided",

@@ -61,6 +61,7 @@ class WorkerPool:
         self.poll_s = poll_s
         self.journal_retention_s = journal_retention_s
         self._running: dict[str, asyncio.Task[TaskRecord]] = {}
+        self._owners: dict[str, str] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._claiming = True
         self._depth: dict[str, int] = {}
@@ -75,22 +76,38 @@ class WorkerPool:
         self._loops = [loop.create_task(self._work(i), name=f"agentops-worker-{i}") for i in range(self.concurrency)]
         self._loops.append(loop.create_task(self._maintain(), name="agentops-queue-maintenance"))
 
-    async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop claiming, let running tasks finish for up to ``grace_s``, then interrupt the rest.
+    async def stop(self, grace_s: float = 10.0) -> int:
+        """Drain: stop claiming, let running tasks finish for up to ``grace_s``, then interrupt the rest.
 
-        An interrupted task keeps its lease until it expires; then a worker (here, after a
-        restart, or in another process) runs it again from its journal.
+        An interrupted task is handed back to the queue at once (its attempt not counted), so
+        a worker here after a restart, or in another process, resumes it from its journal.
+        A task whose hand-back fails (the store is gone) is requeued when its lease expires.
+
+        Returns:
+            How many tasks were interrupted.
         """
         self._claiming = False
         self.tasks.submitted.set()
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace_s)
+        interrupted = {tid: self._owners[tid] for tid, run in self._running.items() if not run.done()}
         for loop_task in self._loops:
             loop_task.cancel()
         for run in self._running.values():
             run.cancel()
         await asyncio.gather(*self._loops, *self._running.values(), return_exceptions=True)
         self._loops.clear()
+        for task_id, owner in interrupted.items():
+            try:
+                if await self.tasks.queue.hand_back(task_id, owner):
+                    self.tasks.bus.publish("task.requeued", task_id=task_id, status="queued", reason="drain")
+            except Exception as exc:  # noqa: BLE001 - the lease expires instead
+                log.warning(
+                    "could not hand a task back; it is requeued when its lease expires", task_id=task_id, error=str(exc)
+                )
+        if interrupted:
+            log.warning("drain interrupted running tasks; they were requeued", tasks=len(interrupted))
+        return len(interrupted)
 
     def stats(self) -> PoolStats:
         """Busy workers, queue depth (as of the last poll) and totals."""
@@ -124,6 +141,7 @@ class WorkerPool:
             task = claimed[0]
             run = asyncio.get_running_loop().create_task(self.tasks.execute(task, owner), name=f"task-{task.id}")
             self._running[task.id] = run
+            self._owners[task.id] = owner
             beat = asyncio.get_running_loop().create_task(self._heartbeat(task.id, owner))
             try:
                 done = await asyncio.shield(run)
@@ -142,6 +160,7 @@ class WorkerPool:
             finally:
                 beat.cancel()
                 self._running.pop(task.id, None)
+                self._owners.pop(task.id, None)
 
     async def _heartbeat(self, task_id: str, owner: str) -> None:
         while True:

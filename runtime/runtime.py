@@ -30,7 +30,7 @@ from agentops.runtime.tasks import TaskRunner
 from agentops.runtime.tracing import Tracer
 from agentops.store import CircuitEventRecord, Store, TaskRecord
 
-__all__ = ["CircuitStatus", "Runtime"]
+__all__ = ["LIVE_KEYS", "CircuitStatus", "Reload", "Runtime"]
 
 log = get_logger("agentops.runtime")
 
@@ -56,20 +56,58 @@ class CircuitStatus:
         return self.failures_in_window / self.calls_in_window if self.calls_in_window else 0.0
 
 
+LIVE_KEYS = frozenset(
+    {"retry", "circuit", "gate", "log", "runtime.max_steps", "runtime.tool_timeout_s", "workers.poll_s"}
+    | {"api.rate_per_min", "api.rate_burst", "api.drain_grace_s"}
+)
+"""Configuration a running runtime takes on at a reload (a whole section, or one key)."""
+
+
+@dataclass(frozen=True)
+class Reload:
+    """What a configuration reload changed."""
+
+    applied: list[str]
+    """Keys now in effect (``section.key``)."""
+    restart_required: list[str]
+    """Keys that changed in the file but take effect only after a restart."""
+
+
+def _changed_keys(old: Settings, new: Settings) -> list[str]:
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    out = []
+    for section in b:
+        x, y = a.get(section), b[section]
+        if x == y:
+            continue
+        if isinstance(x, dict) and isinstance(y, dict) and section not in ("deployments", "routes", "prices"):
+            out += [f"{section}.{k}" for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)]
+        else:
+            out.append(section)
+    return out
+
+
+def _is_live(key: str) -> bool:
+    return key in LIVE_KEYS or key.split(".", 1)[0] in LIVE_KEYS
+
+
 class Runtime:
     """One process's agent runtime."""
 
-    def __init__(self, settings: Settings, registry: Registry | None = None, *, workers: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, registry: Registry | None = None, *, workers: bool = False, event_history: int = 0
+    ) -> None:
         """Args:
         settings: the configuration.
         registry: agents and tools (default: the decorators' registry).
         workers: also run the durable queue's workers in this process.
+        event_history: recent events the bus keeps for subscribers that resume (the control API's).
         """
         self.settings = settings
         self._with_workers = workers
         self.pool: WorkerPool | None = None
         self.registry = registry or default_registry
-        self.bus = EventBus()
+        self.bus = EventBus(history=event_history)
         self.store: Store | None = None
         self.simulator: Simulator | None = None
         self.breakers: dict[str, CircuitBreaker] = {}
@@ -121,16 +159,58 @@ class Runtime:
             await self.pool.start()
         self._load_task = asyncio.get_running_loop().create_task(self._load_providers(), name="agentops-load-providers")
 
-    async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop the workers (running tasks get ``grace_s`` to finish), the simulator, and the store."""
+    async def stop(self, grace_s: float = 10.0) -> int:
+        """Stop the workers (running tasks get ``grace_s`` to finish, then go back to the queue),
+        the simulator, and the store (flushed). Returns how many tasks were handed back."""
+        interrupted = 0
         if self.pool is not None:
-            await self.pool.stop(grace_s)
+            interrupted = await self.pool.stop(grace_s)
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
         if self.simulator is not None:
             await self.simulator.stop()
         if self.store is not None:
             await self.store.close()
+        return interrupted
+
+    def reload(self, new: Settings) -> Reload:
+        """Take on the parts of ``new`` that can change while running (:data:`LIVE_KEYS`).
+
+        Retry policy, breaker thresholds, gate, log level, step and tool limits, and the
+        workers' poll interval apply to the next call or step; anything else that differs
+        is reported as needing a restart and left as it is.
+        """
+        from agentops.runtime.logs import configure_logging
+
+        changed = _changed_keys(self.settings, new)
+        applied = [k for k in changed if _is_live(k)]
+        merged = self.settings.model_dump()
+        fresh = new.model_dump()
+        for key in applied:
+            section, _, name = key.partition(".")
+            if name:
+                merged[section][name] = fresh[section][name]
+            else:
+                merged[section] = fresh[section]
+        settings = Settings.model_validate(merged)
+        self.settings = settings
+        if self._tasks is not None:
+            self._tasks.settings = settings
+        if self._client is not None:
+            r = settings.retry
+            self._client.retry = RetryPolicy(r.max_retries, r.base_delay_s, r.max_delay_s, r.retry_after_cap_s)
+            self._client.deadline_s = r.deadline_s
+        for breaker in self.breakers.values():
+            for name, value in settings.circuit.model_dump().items():
+                setattr(breaker, name, value)
+        if self.pool is not None:
+            self.pool.poll_s = settings.workers.poll_s
+        if any(k.startswith("log") for k in applied):
+            configure_logging(settings.log.level, settings.log.format)
+        result = Reload(applied, [k for k in changed if not _is_live(k)])
+        log.warning("configuration reloaded", applied=result.applied, restart_required=result.restart_required)
+        self.bus.publish("config.reloaded", applied=result.applied, restart_required=result.restart_required)
+        return result
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -75,6 +75,11 @@ class Tracer:
         self._store = store
         self._bus = bus
 
+    @property
+    def bus(self) -> EventBus:
+        """Where spans (and call outcomes) are published."""
+        return self._bus
+
     def start(
         self,
         name: str,

@@ -181,6 +181,20 @@ class TaskQueue:
 
         return await self.store.writer.transact(tx)
 
+    async def hand_back(self, task_id: str, owner: str) -> bool:
+        """Requeue a task this process stopped on purpose (a drain), at once and without
+        counting the attempt; it resumes from its journal. False if the lease was not ours."""
+
+        def tx(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE tasks SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+                " lease_expires_at = NULL, available_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
+                (time.time(), task_id, owner),
+            )
+            return cur.rowcount == 1
+
+        return await self.store.writer.transact(tx)
+
     async def reap_expired(self) -> list[tuple[str, str]]:
         """Requeue tasks whose lease expired (their worker died); dead-letter those out of attempts.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
@@ -15,7 +17,14 @@ from agentops.console.widgets import StatusBar
 if TYPE_CHECKING:
     from agentops.runtime import Control
 
-__all__ = ["ConsoleScreen"]
+__all__ = ["ConsoleScreen", "is_link_error"]
+
+
+def is_link_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a remote control's request failing (the server is unreachable or refused)."""
+    from agentops.runtime.errors import RemoteError  # loaded by now: a control exists
+
+    return isinstance(exc, RemoteError)
 
 
 class ConsoleScreen(Screen[None]):
@@ -59,6 +68,20 @@ class ConsoleScreen(Screen[None]):
     def connected(self, control: Control) -> None:
         """The app has a control: load what the screen shows."""
 
+    def run_load(self, work: Callable[[], Awaitable[None]], group: str, *, exclusive: bool = True) -> None:
+        """Run a read of the control in a worker; a lost connection is reported in the header, not fatal."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception as exc:
+                if not is_link_error(exc):
+                    raise
+                app: Any = self.app
+                app.link_lost(exc)
+
+        self.run_worker(guarded, group=group, exclusive=exclusive)
+
     def request_load(self) -> None:
         """Run :meth:`load` in a worker: one load at a time, and a request that arrives during
         a load triggers one more (never a cancel: under a steady stream of changes, cancelling
@@ -69,7 +92,7 @@ class ConsoleScreen(Screen[None]):
         self._load_stale = True
         if not self._load_running:
             self._load_running = True
-            self.run_worker(self._load_while_stale(control), group=f"{type(self).__name__}-load")
+            self.run_load(partial(self._load_while_stale, control), f"{type(self).__name__}-load", exclusive=False)
 
     async def _load_while_stale(self, control: Control) -> None:
         try:

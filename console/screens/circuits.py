@@ -69,7 +69,7 @@ first, with the reason it happened. A change appears within half a second.
         super().on_mount()
 
     def connected(self, control: Control) -> None:
-        self.run_worker(partial(self._load, control), group="circuits-load", exclusive=True)
+        self.run_load(partial(self._load, control), "circuits-load")
         self.set_interval(POLL_S, self._poll)
 
     async def _load(self, control: Control) -> None:
@@ -81,7 +81,7 @@ first, with the reason it happened. A change appears within half a second.
 
     def _poll(self) -> None:
         if self.control is not None and not getattr(self.app, "paused", False):
-            self.run_worker(partial(self._refresh, self.control), group="circuits-poll", exclusive=True)
+            self.run_load(partial(self._refresh, self.control), "circuits-poll")
 
     async def _refresh(self, control: Control) -> None:
         self._show(await control.circuits())
@@ -93,7 +93,7 @@ first, with the reason it happened. A change appears within half a second.
             self.history.append((t["at"], t["deployment"], t["from_state"], t["to_state"], t["reason"]))
         self._show_history()
         if self.control is not None:
-            self.run_worker(partial(self._refresh, self.control), group="circuits-poll", exclusive=True)
+            self.run_load(partial(self._refresh, self.control), "circuits-poll")
 
     def _cells(self, c: CircuitStatus) -> tuple[object, ...]:
         rate = f"{c.failure_rate:.0%}" if c.calls_in_window else "-"

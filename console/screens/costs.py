@@ -92,7 +92,7 @@ Refreshes every two seconds while shown.
     def action_refresh_now(self) -> None:
         """Re-read the ledger and the call statistics."""
         if self.control is not None:
-            self.run_worker(partial(self._refresh, self.control), group="costs", exclusive=True)
+            self.run_load(partial(self._refresh, self.control), "costs")
 
     async def _refresh(self, control: Control) -> None:
         app: Any = self.app

@@ -134,7 +134,7 @@ class DecideScreen(ModalScreen["EscalationRecord | None"]):
         self.run_worker(partial(self._decide, args, comment), group="decide", exclusive=True, exit_on_error=False)
 
     async def _decide(self, args: Any, comment: str | None) -> None:
-        from agentops.runtime import DecisionError  # loaded by now: the app is connected
+        from agentops.runtime import ConflictError, DecisionError  # loaded by now: the app is connected
         from agentops.runtime.operations import current_actor
 
         app: Any = self.app
@@ -142,12 +142,12 @@ class DecideScreen(ModalScreen["EscalationRecord | None"]):
             decided = await app.control.decide(
                 self.record.id, self.action, actor=current_actor(), via="console", args=args, comment=comment
             )
+        except ConflictError as exc:  # someone else decided first
+            app.notify(str(exc), title="not decided", severity="error", markup=False)
+            self.dismiss(None)
+            return
         except DecisionError as exc:
-            if "already decided" in str(exc):
-                app.notify(str(exc), title="not decided", severity="error", markup=False)
-                self.dismiss(None)
-            else:
-                self.show_error(str(exc))
+            self.show_error(str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - shown to the operator, who can retry or cancel
             self.show_error(f"{type(exc).__name__}: {exc}")

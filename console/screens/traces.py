@@ -121,7 +121,7 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
     # -- loading ------------------------------------------------------------------------
 
     def connected(self, control: Control) -> None:
-        self.run_worker(partial(self._load, control), group="traces-load", exclusive=True)
+        self.run_load(partial(self._load, control), "traces-load")
 
     async def _load(self, control: Control) -> None:
         self._upsert(await control.list_tasks(limit=INITIAL_TASKS))
@@ -138,7 +138,7 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
         self._wanted |= batch.tasks
         if self._wanted and not self._fetching and self.control is not None:
             self._fetching = True
-            self.run_worker(partial(self._fetch, self.control), group="traces-fetch")
+            self.run_load(partial(self._fetch, self.control), "traces-fetch", exclusive=False)
 
     async def _fetch(self, control: Control) -> None:
         try:

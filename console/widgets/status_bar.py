@@ -60,7 +60,8 @@ class StatusBar(Widget):
         parts.append((f"● {app.connection}", "green" if st is not None and st.live else "yellow"))
         phase = app.phase
         if phase != "ready":
-            parts += [_SEP, (phase, "bold yellow" if not phase.startswith("error") else "bold red")]
+            alarming = phase.startswith(("error", "connection lost"))
+            parts += [_SEP, (phase, "bold red" if alarming else "bold yellow")]
         if st is not None:
             if st.workers:
                 parts += [_SEP, f"workers {st.workers_busy}/{st.workers} busy · queue {st.queue_depth}"]

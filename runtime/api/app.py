@@ -1,0 +1,441 @@
+"""The control API: FastAPI over :class:`~agentops.runtime.control.LocalControl`.
+
+Every route needs a bearer token (:mod:`.auth`) except ``/healthz`` and ``/readyz``.
+Reads need ``viewer``; submitting, cancelling and deciding need ``operator``; reloading
+the configuration needs ``admin``. Each change is made through the same
+:class:`~agentops.runtime.operations.Operations` the console and CLI use, so it lands
+in the audit log with the token's name as the actor and ``via=api``.
+
+Request bodies are strict (unknown fields are a 422 naming the field) and bounded
+(``api.max_body_bytes``, else 413); each token has a request rate (``api.rate_per_min``
+with ``api.rate_burst``, else 429 with Retry-After). ``GET /v1/events`` is a
+Server-Sent Events stream of the runtime's events; a client that reconnects with
+``Last-Event-ID`` gets what it missed, or a ``stream.reset`` event when that is no
+longer kept (then it reloads).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Query, Request, status
+from fastapi.responses import JSONResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from agentops.runtime.api.auth import Principal, TokenSet, role_allows
+from agentops.runtime.api.metrics import RuntimeMetrics
+from agentops.runtime.config import ApiSettings
+from agentops.runtime.control import BudgetStatus, LocalControl, RuntimeStatus
+from agentops.runtime.errors import (
+    AgentOpsError,
+    ConfigError,
+    ConflictError,
+    DecisionError,
+    NotFoundError,
+    TaskInputError,
+    UnknownAgentError,
+)
+from agentops.runtime.events import Event, Subscription, _matches
+from agentops.runtime.ratelimit import TokenBucket
+from agentops.runtime.runtime import CircuitStatus, Reload, Runtime
+from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
+from agentops.store.store import CallBucket, CallTotals
+
+__all__ = ["ApiState", "create_app"]
+
+API_VIA = "api"
+COST_DIMENSIONS = ("agent", "model", "user", "deployment", "task")
+ERROR_STATUS: dict[type[AgentOpsError], int] = {
+    NotFoundError: 404,
+    ConflictError: 409,
+    DecisionError: 422,
+    TaskInputError: 422,
+    UnknownAgentError: 422,
+    ConfigError: 422,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubmitRequest(_Strict):
+    """A task to queue."""
+
+    agent: str = Field(min_length=1, max_length=200)
+    input: JsonValue
+    user_id: str | None = Field(None, max_length=200)
+    session_id: str | None = Field(None, max_length=200)
+    priority: int = Field(0, ge=-1000, le=1000)
+    idempotency_key: str | None = Field(None, max_length=200)
+
+
+class SubmitResponse(BaseModel):
+    """The queued task; ``created`` is false when the idempotency key returned an earlier one."""
+
+    task: TaskRecord
+    created: bool
+
+
+class DecisionRequest(_Strict):
+    """An operator's decision on an escalation."""
+
+    action: Literal["approve", "deny", "edit"]
+    args: JsonValue = None
+    """The replacement arguments of an ``edit`` (validated against the tool's schema)."""
+    comment: str | None = Field(None, max_length=10_000)
+    """A note; for ``deny``, the reason the agent receives (required)."""
+
+
+class CancelResponse(BaseModel):
+    """``cancelled``, ``cancelling`` (running: stops at its next step) or the final status it already had."""
+
+    task_id: str
+    outcome: str
+
+
+class WhoAmI(BaseModel):
+    """The caller's token name and role."""
+
+    name: str
+    role: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    detail: Any
+    error: str | None = None
+
+
+class ApiState:
+    """What the routes share: the runtime, its control, tokens, limits, metrics, and drain state."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        tokens: TokenSet,
+        settings: ApiSettings,
+        reload: Callable[[], Awaitable[Reload]] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.control = LocalControl.of(runtime)
+        self.tokens = tokens
+        self.settings = settings
+        self.metrics = RuntimeMetrics(runtime)
+        self.reload = reload
+        self.draining = False
+        self._buckets: dict[str, TokenBucket] = {}
+        self.streams: set[Subscription] = set()
+        """The open event streams' subscriptions (closed on drain, which ends the streams)."""
+
+    def close_streams(self) -> None:
+        """End every live event stream (clients reconnect, to this server or its successor)."""
+        for sub in list(self.streams):
+            sub.close()
+        self.streams.clear()
+
+    def bucket(self, name: str) -> TokenBucket:
+        """The request-rate bucket of one token."""
+        b = self._buckets.get(name)
+        if b is None:
+            b = self._buckets[name] = TokenBucket(self.settings.rate_per_min / 60.0, self.settings.rate_burst)
+        return b
+
+    def set_rates(self, settings: ApiSettings) -> None:
+        """Apply new rate limits (a configuration reload)."""
+        self.settings = settings
+        for b in self._buckets.values():
+            b.reconfigure(settings.rate_per_min / 60.0, settings.rate_burst)
+
+
+class _Refused(Exception):
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        self.status_code, self.detail, self.headers = status_code, detail, headers
+
+
+def _state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+def _principal(needed: str) -> Callable[..., Principal]:
+    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        st = _state(request)
+        scheme, _, secret = (authorization or "").partition(" ")
+        principal = st.tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret else None
+        if principal is None:
+            raise _Refused(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
+        wait = st.bucket(principal.name).try_take()
+        if wait > 0:
+            raise _Refused(
+                429,
+                f"token {principal.name!r} is over its rate of {st.settings.rate_per_min} requests/minute",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        if not role_allows(principal.role, needed):
+            raise _Refused(403, f"token {principal.name!r} has role {principal.role!r}; this needs {needed!r}")
+        return principal
+
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(_principal("viewer"))]
+Operator = Annotated[Principal, Depends(_principal("operator"))]
+Admin = Annotated[Principal, Depends(_principal("admin"))]
+Since = Annotated[float, Query(ge=0, allow_inf_nan=False, description="Unix time")]
+Limit = Annotated[int, Query(ge=1, le=5000)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+}
+
+
+def create_app(state: ApiState) -> FastAPI:
+    """The control API app over one runtime."""
+    app = FastAPI(
+        title="agentops control API",
+        version="1",
+        description=__doc__,
+        max_body_size=state.settings.max_body_bytes,
+        responses=ERRORS,
+    )
+    app.state.api = state
+
+    @app.exception_handler(_Refused)
+    async def refused(_request: Request, exc: _Refused) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(AgentOpsError)
+    async def agentops_error(_request: Request, exc: AgentOpsError) -> JSONResponse:
+        code = next((c for t, c in ERROR_STATUS.items() if isinstance(exc, t)), 500)
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, code)
+
+    # -- probes ---------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["probes"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process serves requests."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["probes"], responses={503: {"model": dict[str, Any]}})
+    async def readyz() -> JSONResponse:
+        """Readiness: the store is open, providers are loaded, and the server is not draining."""
+        rt = state.runtime
+        checks = {"store": rt.store is not None, "providers": rt.ready, "draining": state.draining}
+        ok = checks["store"] and checks["providers"] and not state.draining
+        return JSONResponse({"ready": ok, **checks}, 200 if ok else 503)
+
+    @app.get("/metrics", tags=["probes"], response_class=Response)
+    async def metrics(_who: Viewer) -> Response:
+        """Prometheus text format."""
+        return Response(await state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @app.get("/v1/whoami")
+    async def whoami(who: Viewer) -> WhoAmI:
+        """The caller's token name and role (a console hides actions a viewer may not take)."""
+        return WhoAmI(name=who.name, role=who.role)
+
+    @app.get("/v1/status")
+    async def get_status(
+        _who: Viewer, day_start: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None
+    ) -> RuntimeStatus:
+        """Readiness and headline figures (spend since ``day_start``, default the server's midnight)."""
+        return await state.control.status(day_start=day_start)
+
+    @app.get("/v1/tasks")
+    async def list_tasks(
+        _who: Viewer,
+        limit: Limit = 50,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+        agent: Annotated[str | None, Query(max_length=200)] = None,
+        id: Annotated[list[str] | None, Query(max_length=500, description="exact ids to fetch")] = None,
+    ) -> list[TaskRecord]:
+        """Tasks, newest first; or, with ``id`` (repeatable), those tasks."""
+        if id:
+            return await state.control.get_tasks(id)
+        return await state.control.list_tasks(limit=limit, status=status, agent=agent)
+
+    @app.get("/v1/tasks/{task_id}", responses={404: {"model": ErrorBody}})
+    async def get_task(_who: Viewer, task_id: str) -> TaskRecord:
+        """One task by id or unique prefix."""
+        task = await state.control.get_task(task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id!r} (or the prefix is not unique)")
+        return task
+
+    @app.get("/v1/tasks/{task_id}/spans")
+    async def task_spans(_who: Viewer, task_id: str) -> list[SpanRecord]:
+        """A task's spans, in start order."""
+        return await state.control.task_spans(task_id)
+
+    @app.get("/v1/calls/buckets")
+    async def call_buckets(
+        _who: Viewer,
+        since: Since,
+        until: Since,
+        bucket_s: Annotated[float, Query(ge=1, le=86400, allow_inf_nan=False)] = 60.0,
+    ) -> list[CallBucket]:
+        """LLM calls, errors and P95 latency per bucket (at most 1,440 buckets)."""
+        if until < since or (until - since) / bucket_s > 1440:
+            raise _Refused(422, "need since <= until and at most 1440 buckets")
+        return await state.control.call_buckets(since=since, until=until, bucket_s=bucket_s)
+
+    @app.get("/v1/calls/totals")
+    async def call_totals(_who: Viewer, since: Since = 0.0) -> CallTotals:
+        """LLM call counts and cost since ``since``."""
+        return await state.control.call_totals(since=since)
+
+    @app.get("/v1/spend")
+    async def spend(
+        _who: Viewer, since: Since, until: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None
+    ) -> float:
+        """Ledger spend in USD in a time range."""
+        return await state.control.spend(since=since, until=until)
+
+    @app.get("/v1/budgets")
+    async def budgets(_who: Viewer) -> list[BudgetStatus]:
+        """Configured budgets and their use."""
+        return await state.control.budgets()
+
+    @app.get("/v1/costs")
+    async def costs(
+        _who: Viewer, by: Literal["agent", "model", "user", "deployment", "task"] = "agent", since: Since = 0.0
+    ) -> list[CostRow]:
+        """Ledger spend grouped by a dimension."""
+        return await state.control.costs(by, since=since)
+
+    @app.get("/v1/circuits")
+    async def circuits(_who: Viewer) -> list[CircuitStatus]:
+        """Every deployment's breaker."""
+        return await state.control.circuits()
+
+    @app.get("/v1/circuits/events")
+    async def circuit_events(_who: Viewer, limit: Limit = 200) -> list[CircuitEventRecord]:
+        """Recent breaker transitions, newest first."""
+        return await state.control.circuit_events(limit=limit)
+
+    @app.get("/v1/escalations")
+    async def escalations(
+        _who: Viewer, status: Literal["pending", "decided", "all"] = "pending", limit: Limit = 200
+    ) -> list[EscalationRecord]:
+        """Escalations: waiting ones oldest first, or (``status=all``) all newest first."""
+        return await state.control.escalations(status=None if status == "all" else status, limit=limit)
+
+    @app.get("/v1/escalations/{escalation_id}", responses={404: {"model": ErrorBody}})
+    async def get_escalation(_who: Viewer, escalation_id: str) -> EscalationRecord:
+        """One escalation by id or unique prefix."""
+        return await state.control.get_escalation(escalation_id)
+
+    @app.get("/v1/audit")
+    async def audit(_who: Viewer, limit: Limit = 200) -> list[AuditRecord]:
+        """Operator actions, newest first."""
+        return await state.control.audit_log(limit=limit)
+
+    @app.get("/v1/events", response_class=EventSourceResponse)
+    async def events(
+        request: Request,
+        _who: Viewer,
+        kinds: Annotated[str | None, Query(max_length=1000, description="comma-separated kinds or prefixes")] = None,
+        last_event_id: Annotated[str | None, Header(max_length=100)] = None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Live runtime events as Server-Sent Events; ``Last-Event-ID`` resumes after a drop."""
+        bus = state.runtime.bus
+        wanted = frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
+        sub = bus.subscribe(20_000, kinds=wanted)
+        state.streams.add(sub)
+        try:
+            backlog = _resume(bus.epoch, last_event_id, bus.since)
+            resumed = backlog is not None and last_event_id is not None
+            position = int(last_event_id.partition(":")[2]) if resumed and last_event_id else bus.last_seq
+            yield ServerSentEvent(
+                event="stream.open" if backlog is not None else "stream.reset",
+                id=f"{bus.epoch}:{position}",
+                data={"epoch": bus.epoch, "resumed": resumed},
+            )
+            for e in backlog or []:
+                if wanted is None or _matches(e.kind, wanted):
+                    yield _sse(bus.epoch, e)
+            dropped = 0
+            async for e in sub:
+                if sub.dropped != dropped:  # this client fell behind: it must reload
+                    dropped = sub.dropped
+                    yield ServerSentEvent(
+                        event="stream.reset", id=f"{bus.epoch}:{e.seq - 1}", data={"dropped": dropped}
+                    )
+                yield _sse(bus.epoch, e)
+                if await request.is_disconnected():
+                    break
+        finally:
+            sub.close()
+            state.streams.discard(sub)
+
+    # -- changes --------------------------------------------------------------------------
+
+    @app.post(
+        "/v1/tasks",
+        status_code=status.HTTP_201_CREATED,
+        responses={200: {"model": SubmitResponse}, 422: {"model": ErrorBody}},
+    )
+    async def submit(who: Operator, body: SubmitRequest) -> JSONResponse:
+        """Queue a task (201), or return the one an earlier request with this idempotency key queued (200)."""
+        task, created = await state.control.submit(
+            body.agent,
+            body.input,
+            actor=who.name,
+            via=API_VIA,
+            user_id=body.user_id,
+            session_id=body.session_id,
+            priority=body.priority,
+            idempotency_key=body.idempotency_key,
+        )
+        payload = SubmitResponse(task=task, created=created).model_dump(mode="json")
+        return JSONResponse(payload, 201 if created else 200)
+
+    @app.post("/v1/tasks/{task_id}/cancel", responses={404: {"model": ErrorBody}})
+    async def cancel(who: Operator, task_id: str) -> CancelResponse:
+        """Cancel a task: at once when queued or waiting, at its next step when running."""
+        outcome = await state.control.cancel(task_id, actor=who.name, via=API_VIA)
+        return CancelResponse(task_id=task_id, outcome=outcome)
+
+    @app.post(
+        "/v1/escalations/{escalation_id}/decision",
+        responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    )
+    async def decide(who: Operator, escalation_id: str, body: DecisionRequest) -> EscalationRecord:
+        """Approve, deny (``comment`` is the reason) or edit (``args``) an escalation, once."""
+        return await state.control.decide(
+            escalation_id, body.action, actor=who.name, via=API_VIA, args=body.args, comment=body.comment
+        )
+
+    @app.post("/v1/config/reload", responses={422: {"model": ErrorBody}})
+    async def reload(who: Admin) -> dict[str, list[str]]:
+        """Re-read the configuration file and apply what can change live (as SIGHUP does)."""
+        if state.reload is None:
+            raise _Refused(409, "this server was started without a configuration file to reload")
+        result = await state.reload()
+        await state.control.record_action(who.name, API_VIA, "config.reload", "config", asdict(result))
+        return asdict(result)
+
+    return app
+
+
+def _resume(epoch: str, last_event_id: str | None, since: Callable[[int], list[Event] | None]) -> list[Event] | None:
+    """The events a resuming client missed: [] for a fresh client, None when it must reload."""
+    if not last_event_id:
+        return []
+    their_epoch, _, seq = last_event_id.partition(":")
+    if their_epoch != epoch or not seq.isdigit():
+        return None  # another process (a restart) or a malformed id
+    return since(int(seq))
+
+
+def _sse(epoch: str, e: Event) -> ServerSentEvent:
+    return ServerSentEvent(event=e.kind, id=f"{epoch}:{e.seq}", data={"kind": e.kind, "ts": e.ts, "data": e.data})

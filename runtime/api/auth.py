@@ -1,0 +1,111 @@
+"""Bearer tokens and roles of the control API.
+
+Tokens come from the environment only: ``AGENTOPS_TOKENS`` holds entries
+``name:role:secret`` separated by commas or whitespace, for example::
+
+    AGENTOPS_TOKENS="ci:viewer:3f9c...  alice:operator:a81e...  ops:admin:77d0..."
+
+The name is what the audit log records for every change the token makes; the secret
+never appears in a log, an error or a trace. Secrets are kept as SHA-256 digests and
+compared in constant time against every configured token (no early exit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentops.runtime.errors import ConfigError
+from agentops.runtime.remote import local_token_file
+
+__all__ = ["ROLES", "TOKENS_ENV", "Principal", "TokenSet", "local_token_file", "make_local_token", "role_allows"]
+
+TOKENS_ENV = "AGENTOPS_TOKENS"
+ROLES = ("viewer", "operator", "admin")
+"""Each role may do what the ones before it may."""
+MIN_SECRET = 16
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Whether ``role`` includes ``needed``."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who made a request: the token's name and role."""
+
+    name: str
+    role: str
+
+
+class TokenSet:
+    """The configured tokens (possibly none)."""
+
+    def __init__(self, tokens: list[tuple[str, str, str]]) -> None:
+        """Args: tokens: (name, role, secret) triples."""
+        self._digests = [(Principal(n, r), hashlib.sha256(s.encode()).digest()) for n, r, s in tokens]
+
+    def __len__(self) -> int:
+        return len(self._digests)
+
+    @classmethod
+    def parse(cls, text: str, source: str = TOKENS_ENV) -> TokenSet:
+        """Parse ``name:role:secret`` entries.
+
+        Raises:
+            ConfigError: naming the entry by position and name (never its secret).
+        """
+        out: list[tuple[str, str, str]] = []
+        names: set[str] = set()
+        for i, entry in enumerate(e for e in re.split(r"[,\s]+", text.strip()) if e):
+            parts = entry.split(":", 2)
+            if len(parts) != 3:
+                raise ConfigError(f"{source}: entry {i + 1} is not name:role:secret")
+            name, role, secret = parts
+            if not _NAME.match(name):
+                raise ConfigError(f"{source}: entry {i + 1}: name must be 1-64 of A-Z a-z 0-9 _ . @ -")
+            if role not in ROLES:
+                raise ConfigError(f"{source}: token {name!r}: role {role!r} is not one of {', '.join(ROLES)}")
+            if len(secret) < MIN_SECRET:
+                raise ConfigError(f"{source}: token {name!r}: the secret is shorter than {MIN_SECRET} characters")
+            if name in names:
+                raise ConfigError(f"{source}: token name {name!r} appears twice")
+            names.add(name)
+            out.append((name, role, secret))
+        return cls(out)
+
+    @classmethod
+    def from_env(cls) -> TokenSet:
+        """The tokens of ``$AGENTOPS_TOKENS`` (none if unset)."""
+        return cls.parse(os.environ.get(TOKENS_ENV, ""))
+
+    def authenticate(self, secret: str) -> Principal | None:
+        """The principal whose secret this is, or None."""
+        digest = hashlib.sha256(secret.encode()).digest()
+        found: Principal | None = None
+        for principal, expected in self._digests:
+            if hmac.compare_digest(digest, expected):
+                found = principal
+        return found
+
+
+def make_local_token(path: Path) -> str:
+    """Create (or reuse) the local admin token file, readable by this user only."""
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if len(token) >= MIN_SECRET:
+            return token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token

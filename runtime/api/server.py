@@ -1,0 +1,173 @@
+"""``agentops serve``: the runtime, its workers and the control API in one headless process.
+
+Start order is what makes the API answer within a second: the store opens, the
+socket is bound and uvicorn serves, while litellm still imports in a thread
+(``/readyz`` says 503 until it has; queued tasks wait for it).
+
+Signals: SIGTERM or SIGINT drains (``/readyz`` turns 503, workers stop claiming,
+running tasks get ``api.drain_grace_s`` to finish and the rest are handed back to the
+queue, live event streams end, the HTTP server closes, the store is flushed and
+closed); SIGHUP re-reads the configuration file and applies what can change live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import uvicorn
+
+from agentops.runtime.api.app import ApiState, create_app
+from agentops.runtime.api.auth import TOKENS_ENV, TokenSet, local_token_file, make_local_token
+from agentops.runtime.config import Settings, load_settings
+from agentops.runtime.errors import ConfigError
+from agentops.runtime.logs import get_logger
+from agentops.runtime.remote import is_loopback
+from agentops.runtime.runtime import Reload, Runtime
+
+__all__ = ["serve"]
+
+log = get_logger("agentops.serve")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: :func:`serve` drains on signals itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"api.host/api.port: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _tokens(settings: Settings, host: str) -> tuple[TokenSet, str]:
+    tokens = TokenSet.from_env()
+    if tokens:
+        return tokens, f"{len(tokens)} token(s) from ${TOKENS_ENV}"
+    if not is_loopback(host):
+        raise ConfigError(
+            f"api.host is {host!r}, not a loopback address: refusing to serve without tokens; "
+            f"set ${TOKENS_ENV} (name:role:secret, ...) first"
+        )
+    path = local_token_file(settings.store.path)
+    return TokenSet([("local", "admin", make_local_token(path))]), f"local admin token in {path} (mode 600)"
+
+
+async def serve(
+    settings: Settings,
+    *,
+    config_path: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    announce: Callable[[str], None] = print,
+    stop: asyncio.Event | None = None,
+    on_listening: Callable[[str, Runtime], None] | None = None,
+) -> int:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then drain. Returns the exit status.
+
+    ``on_listening`` receives the base URL and the runtime once requests are served.
+
+    Raises:
+        ConfigError: no tokens for a non-loopback address, the port is taken, bad TLS files.
+    """
+    api = settings.api
+    host = host or api.host
+    port = api.port if port is None else port
+    tokens, token_note = _tokens(settings, host)
+    sock = _bind(host, port)
+    runtime = Runtime(settings, workers=True, event_history=api.event_history)
+    try:
+        await runtime.start()
+    except BaseException:
+        sock.close()
+        raise
+
+    async def reload() -> Reload:
+        result = runtime.reload(load_settings(config_path))
+        state.set_rates(runtime.settings.api)
+        return result
+
+    state = ApiState(runtime, tokens, api, reload)
+    state.metrics.start()
+    tls = {"ssl_certfile": str(api.tls_certfile), "ssl_keyfile": str(api.tls_keyfile)} if api.tls_certfile else {}
+    server = _Server(
+        uvicorn.Config(
+            create_app(state),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+            **tls,  # type: ignore[arg-type]
+        )
+    )
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload_on_signal(reload)))
+    serving = loop.create_task(server.serve(sockets=[sock]), name="agentops-http")
+    try:
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+            await asyncio.sleep(0.005)
+        if serving.done():
+            serving.result()  # raises what stopped it
+            raise ConfigError(f"the control API on {host}:{port} stopped at start")
+        url = f"{'https' if tls else 'http'}://{_url_host(host)}:{sock.getsockname()[1]}"
+        announce(
+            f"agentops serve: control API on {url} ({token_note}); "
+            f"{settings.workers.concurrency} workers on {settings.store.path}; SIGTERM drains"
+        )
+        if on_listening is not None:
+            on_listening(url, runtime)
+        await stop.wait()
+        announce(f"agentops serve: draining (running tasks get {runtime.settings.api.drain_grace_s:g}s)")
+        state.draining = True
+        interrupted = await runtime.pool.stop(runtime.settings.api.drain_grace_s) if runtime.pool else 0
+        state.close_streams()
+        server.should_exit = True
+        await serving
+        stats = runtime.pool.stats() if runtime.pool else None
+        if stats is not None:
+            announce(
+                f"agentops serve: stopped: {stats.completed} completed, {stats.failed} failed, "
+                f"{interrupted} handed back to the queue"
+            )
+        return 0
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        if not serving.done():
+            server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await serving
+        await state.metrics.stop()
+        await runtime.stop(grace_s=0)
+        sock.close()
+
+
+async def _reload_on_signal(reload: Callable[[], Awaitable[Reload]]) -> None:
+    try:
+        await reload()
+    except ConfigError as exc:
+        log.error("configuration reload refused; the running configuration is kept", error=str(exc))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

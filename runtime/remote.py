@@ -1,0 +1,345 @@
+"""``RemoteControl``: the :class:`~agentops.runtime.control.Control` interface over HTTP.
+
+It speaks to ``agentops serve`` with httpx; live events arrive over Server-Sent
+Events and are relayed into a local :class:`~agentops.runtime.events.EventBus`, so
+the console subscribes exactly as it does in-process. When the stream drops, it
+reconnects with exponential backoff and jitter, sending ``Last-Event-ID`` so the
+server replays what was missed; after any reconnection a ``stream.reset`` event
+tells subscribers to reload (requests may have failed meanwhile).
+:attr:`RemoteControl.connection_state` says what the link is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import ipaddress
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from agentops.runtime.control import BudgetStatus, RuntimeStatus
+from agentops.runtime.errors import (
+    ConflictError,
+    DecisionError,
+    NotFoundError,
+    RemoteError,
+    TaskInputError,
+    UnknownAgentError,
+)
+from agentops.runtime.events import Event, EventBus, Subscription
+from agentops.runtime.runtime import CircuitStatus
+from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
+from agentops.store.store import CallBucket, CallTotals
+
+__all__ = ["TOKEN_ENV", "RemoteControl", "is_loopback", "resolve_token"]
+
+TOKEN_ENV = "AGENTOPS_TOKEN"
+"""The variable the console and CLI read their token from under ``--connect``."""
+_ERRORS: dict[str, type[Exception]] = {
+    "NotFoundError": NotFoundError,
+    "ConflictError": ConflictError,
+    "DecisionError": DecisionError,
+    "TaskInputError": TaskInputError,
+    "UnknownAgentError": UnknownAgentError,
+}
+T = TypeVar("T")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_token_file(store_path: Path) -> Path:
+    """Where ``agentops serve`` keeps the admin token it makes when none is configured."""
+    return store_path.parent / "api-token"
+
+
+def _build(cls: type[T], data: dict[str, Any]) -> T:
+    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class RemoteControl:
+    """Control of a runtime served by ``agentops serve`` at ``url``.
+
+    Args:
+        url: the server's base URL, e.g. ``http://10.0.0.5:8765``.
+        token: a bearer token (``$AGENTOPS_TOKEN``).
+        timeout_s: per request.
+        backoff_max_s: longest wait between reconnection attempts of the event stream.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout_s: float = 10.0,
+        backoff_max_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout_s,
+            transport=transport,
+        )
+        self.backoff_max_s = backoff_max_s
+        self.name: str | None = None
+        """The token's name (after :meth:`connect`)."""
+        self.role: str | None = None
+        """The token's role: ``viewer``, ``operator`` or ``admin``."""
+        self.connection_state = "connecting"
+        """``connected``, or what is wrong and when the next attempt is."""
+        self.reconnects = 0
+        self._bus = EventBus()
+        self._pump: asyncio.Task[None] | None = None
+        self._last_event_id: str | None = None
+        self._opened = False
+
+    @classmethod
+    async def connect(cls, url: str, token: str, **kwargs: Any) -> RemoteControl:
+        """Connect and learn the token's role.
+
+        Raises:
+            RemoteError: unreachable, or the token is refused (401).
+        """
+        control = cls(url, token, **kwargs)
+        try:
+            who = await control._get("/v1/whoami")
+        except BaseException:
+            await control._client.aclose()
+            raise
+        control.name, control.role = who["name"], who["role"]
+        control.connection_state = "connected"
+        return control
+
+    async def close(self) -> None:
+        """Stop the event stream and close the connection."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        await self._client.aclose()
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RemoteError(f"{self.url}: cannot reach the control API: {exc or type(exc).__name__}") from None
+        if response.is_success:
+            return response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text[:300]}
+        detail = body.get("detail") if isinstance(body, dict) else body
+        error = _ERRORS.get(body.get("error", "") if isinstance(body, dict) else "")
+        if error is not None:
+            raise error(str(detail))
+        if isinstance(detail, list):  # a validation error: name the fields
+            detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail)
+        raise RemoteError(f"{self.url}{path}: {response.status_code} {detail}", response.status_code)
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        return await self._request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    async def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return await self._request("POST", path, json=body)
+
+    # -- Control ----------------------------------------------------------------------------
+
+    async def status(self, *, day_start: float | None = None) -> RuntimeStatus:
+        """The server's headline figures; ``connection`` names the server."""
+        st = _build(RuntimeStatus, await self._get("/v1/status", day_start=day_start))
+        return dataclasses.replace(st, connection=self.url)
+
+    async def list_tasks(
+        self, *, limit: int = 50, status: str | None = None, agent: str | None = None
+    ) -> list[TaskRecord]:
+        """Tasks, newest first."""
+        rows = await self._get("/v1/tasks", limit=limit, status=status, agent=agent)
+        return [_build(TaskRecord, r) for r in rows]
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        """One task by id or unique prefix."""
+        try:
+            return _build(TaskRecord, await self._get(f"/v1/tasks/{task_id}"))
+        except NotFoundError:
+            return None
+
+    async def get_tasks(self, task_ids: list[str]) -> list[TaskRecord]:
+        """The tasks with these exact ids (those that exist)."""
+        out: list[TaskRecord] = []
+        for i in range(0, len(task_ids), 200):
+            rows = await self._get("/v1/tasks", id=task_ids[i : i + 200])
+            out += [_build(TaskRecord, r) for r in rows]
+        return out
+
+    async def task_spans(self, task_id: str) -> list[SpanRecord]:
+        """The spans of a task, in start order."""
+        return [_build(SpanRecord, r) for r in await self._get(f"/v1/tasks/{task_id}/spans")]
+
+    async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
+        """LLM calls, errors and P95 latency per bucket."""
+        rows = await self._get("/v1/calls/buckets", since=since, until=until, bucket_s=bucket_s)
+        return [_build(CallBucket, r) for r in rows]
+
+    async def call_totals(self, *, since: float = 0.0) -> CallTotals:
+        """LLM call counts and cost since ``since``."""
+        return _build(CallTotals, await self._get("/v1/calls/totals", since=since))
+
+    async def spend(self, *, since: float, until: float | None = None) -> float:
+        """Ledger spend in USD in a time range."""
+        return float(await self._get("/v1/spend", since=since, until=until))
+
+    async def budgets(self) -> list[BudgetStatus]:
+        """Configured budgets and their use."""
+        return [_build(BudgetStatus, r) for r in await self._get("/v1/budgets")]
+
+    async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
+        """Ledger spend grouped by a dimension."""
+        return [_build(CostRow, r) for r in await self._get("/v1/costs", by=by, since=since)]
+
+    async def circuits(self) -> list[CircuitStatus]:
+        """Every deployment's breaker."""
+        return [_build(CircuitStatus, r) for r in await self._get("/v1/circuits")]
+
+    async def circuit_events(self, *, limit: int = 200) -> list[CircuitEventRecord]:
+        """Recent breaker transitions, newest first."""
+        return [_build(CircuitEventRecord, r) for r in await self._get("/v1/circuits/events", limit=limit)]
+
+    def subscribe(self, maxsize: int = 10_000) -> Subscription | None:
+        """Live events relayed from the server (the stream starts with the first subscriber)."""
+        if self._pump is None:
+            self._pump = asyncio.get_running_loop().create_task(self._relay(), name="agentops-remote-events")
+        return self._bus.subscribe(maxsize)
+
+    async def escalations(self, *, status: str | None = "pending", limit: int = 200) -> list[EscalationRecord]:
+        """Escalations: waiting ones oldest first, or all newest first (``status=None``)."""
+        rows = await self._get("/v1/escalations", status=status or "all", limit=limit)
+        return [_build(EscalationRecord, r) for r in rows]
+
+    async def get_escalation(self, escalation_id: str) -> EscalationRecord:
+        """One escalation by id or unique prefix (NotFoundError if there is none)."""
+        return _build(EscalationRecord, await self._get(f"/v1/escalations/{escalation_id}"))
+
+    async def decide(
+        self,
+        escalation_id: str,
+        action: str,
+        *,
+        actor: str,
+        via: str = "console",
+        args: Any = None,
+        comment: str | None = None,
+    ) -> EscalationRecord:
+        """Decide an escalation; the server records the token's name as the actor (``actor`` is ignored)."""
+        body = {"action": action, "args": args, "comment": comment}
+        return _build(EscalationRecord, await self._post(f"/v1/escalations/{escalation_id}/decision", body))
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        actor: str,
+        via: str = "console",
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task; the server records the token's name as the actor."""
+        body = {
+            "agent": agent,
+            "input": input,
+            "user_id": user_id,
+            "session_id": session_id,
+            "priority": priority,
+            "idempotency_key": idempotency_key,
+        }
+        out = await self._post("/v1/tasks", body)
+        return _build(TaskRecord, out["task"]), bool(out["created"])
+
+    async def cancel(self, task_id: str, *, actor: str, via: str = "console") -> str:
+        """Cancel a task: ``cancelled``, ``cancelling`` (running), or the final status it had."""
+        return str((await self._post(f"/v1/tasks/{task_id}/cancel"))["outcome"])
+
+    async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
+        """Operator actions, newest first."""
+        return [_build(AuditRecord, r) for r in await self._get("/v1/audit", limit=limit)]
+
+    # -- live events ------------------------------------------------------------------------
+
+    async def _relay(self) -> None:
+        """Relay the server's event stream into the local bus, reconnecting until closed."""
+        failures = 0
+        while True:
+            try:
+                await self._stream()
+                failures = 0  # the server ended the stream (a drain): reconnect at once
+                reason = "the server closed the stream"
+            except (httpx.TransportError, httpx.HTTPStatusError, RemoteError, ValueError) as exc:
+                failures += 1
+                reason = str(exc) or type(exc).__name__
+            wait = min(self.backoff_max_s, 0.5 * 2 ** min(failures, 8)) * random.uniform(0.5, 1.0) if failures else 0.2
+            self.connection_state = f"reconnecting in {wait:.0f}s ({reason[:80]})"
+            await asyncio.sleep(wait)
+
+    async def _stream(self) -> None:
+        headers = {"Last-Event-ID": self._last_event_id} if self._last_event_id else {}
+        timeout = httpx.Timeout(10.0, read=45.0)  # the server pings every 15 s
+        async with aconnect_sse(self._client, "GET", "/v1/events", headers=headers, timeout=timeout) as source:
+            if source.response.status_code != 200:
+                await source.response.aread()
+                raise RemoteError(f"event stream refused: {source.response.status_code}", source.response.status_code)
+            async for sse in source.aiter_sse():
+                if sse.id:
+                    self._last_event_id = sse.id
+                seq = int(sse.id.rpartition(":")[2]) if sse.id and sse.id.rpartition(":")[2].isdigit() else 0
+                payload = json.loads(sse.data) if sse.data else {}
+                if sse.event in ("stream.open", "stream.reset"):
+                    self.connection_state = "connected"
+                    if self._opened or sse.event == "stream.reset":
+                        self.reconnects += self._opened
+                        self._bus.deliver(Event(seq, "stream.reset", payload, time.time()))
+                    self._opened = True
+                    continue
+                self._bus.deliver(Event(seq, payload.get("kind", sse.event), payload.get("data", {}), payload["ts"]))
+
+
+def resolve_token(url: str, store_path: Path | None) -> str:
+    """The token for ``url``: ``$AGENTOPS_TOKEN``, else (for a loopback server) the local admin
+    token ``agentops serve`` wrote next to the configured store.
+
+    Raises:
+        RemoteError: there is none.
+    """
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    host = urlsplit(url).hostname or ""
+    if store_path is not None and is_loopback(host):
+        path = local_token_file(store_path)
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    raise RemoteError(f"no token for {url}: set ${TOKEN_ENV} (a token from the server's $AGENTOPS_TOKENS)")

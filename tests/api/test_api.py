@@ -1,0 +1,254 @@
+"""The control API served in-process by ``serve()`` on a free loopback port, spoken to over real HTTP.
+
+Auth and roles, strict and bounded bodies, per-token rate limits, the audit trail,
+probes and metrics, the SSE stream with resume, configuration reload, and
+``RemoteControl`` driving an escalation from submit to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import aconnect_sse
+
+from agentops.runtime import ConfigError, ConflictError, NotFoundError, RemoteError, Runtime, Settings
+from agentops.runtime.api.server import serve
+from agentops.runtime.remote import RemoteControl
+
+ADMIN, OPERATOR, VIEWER = "admin-secret-0123456789", "operator-secret-0123456789", "viewer-secret-0123456789"
+TOKENS = f"root:admin:{ADMIN} ana:operator:{OPERATOR} vic:viewer:{VIEWER}"
+BILLING = json.dumps({"category": "billing", "urgency": "high", "summary": "refund request"})
+REFUND = {"text": "Please refund my last invoice", "customer_id": "c-0001"}  # $141.07: needs approval
+
+
+@dataclass
+class Served:
+    url: str
+    runtime: Runtime
+    stop: asyncio.Event
+    task: asyncio.Task[int]
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
+
+
+@pytest.fixture
+async def serve_with(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start ``serve()`` on given settings sections; stopped (drained) after the test."""
+    monkeypatch.setenv("AGENTOPS_TOKENS", TOKENS)
+    running: list[Served] = []
+
+    async def start(config_path: Path | None = None, **sections: Any) -> Served:
+        settings = make_settings(
+            models={"gpt-4o-mini": {"latency_ms": 0, "replies": [BILLING]}},
+            workers={"poll_s": 0.05},
+            **{"api": {"port": 0, "drain_grace_s": 5}, **sections},
+        )
+        listening: asyncio.Future[tuple[str, Runtime]] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            serve(
+                settings,
+                config_path=config_path,
+                announce=lambda line: None,
+                stop=stop,
+                on_listening=lambda url, rt: listening.set_result((url, rt)),
+            )
+        )
+        url, rt = await asyncio.wait_for(listening, 30)
+        await rt.wait_ready()
+        served = Served(url, rt, stop, task)
+        running.append(served)
+        return served
+
+    yield start
+    for s in running:
+        s.stop.set()
+        assert await asyncio.wait_for(s.task, 30) == 0
+
+
+async def test_tokens_and_roles_guard_every_route_and_changes_are_audited(serve_with):
+    s = await serve_with()
+    async with s.client() as anon, s.client("not-a-token-at-all") as wrong, s.client(VIEWER) as viewer:
+        assert (await anon.get("/healthz")).json() == {"status": "ok"}
+        assert (await anon.get("/readyz")).status_code == 200
+        for r in (await anon.get("/v1/tasks"), await wrong.get("/v1/tasks"), await anon.get("/metrics")):
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert (await viewer.get("/v1/tasks")).status_code == 200
+        refused = await viewer.post("/v1/tasks", json={"agent": "triage", "input": REFUND})
+        assert refused.status_code == 403 and "needs 'operator'" in refused.json()["detail"]
+    async with s.client(OPERATOR) as op:
+        created = await op.post("/v1/tasks", json={"agent": "triage", "input": REFUND, "idempotency_key": "k1"})
+        assert created.status_code == 201 and created.json()["created"] is True
+        again = await op.post("/v1/tasks", json={"agent": "triage", "input": REFUND, "idempotency_key": "k1"})
+        assert again.status_code == 200 and again.json()["task"]["id"] == created.json()["task"]["id"]
+        assert (await op.post("/v1/config/reload")).status_code == 403  # admin only
+        audit = (await op.get("/v1/audit")).json()
+    assert [(a["actor"], a["via"], a["action"]) for a in audit] == [("ana", "api", "task.submit")]
+
+
+async def test_bodies_are_strict_and_bounded(serve_with):
+    s = await serve_with(api={"port": 0, "max_body_bytes": 2048})
+    async with s.client(OPERATOR) as op:
+        extra = await op.post("/v1/tasks", json={"agent": "triage", "input": REFUND, "prio": 3})
+        assert extra.status_code == 422
+        assert extra.json()["detail"][0]["loc"] == ["body", "prio"]
+        assert "Extra inputs are not permitted" in extra.json()["detail"][0]["msg"]
+        big = await op.post("/v1/tasks", json={"agent": "triage", "input": {"text": "x" * 5000}})
+        assert big.status_code == 413
+        bad_agent = await op.post("/v1/tasks", json={"agent": "nobody", "input": {}})
+        assert bad_agent.status_code == 422 and bad_agent.json()["error"] == "UnknownAgentError"
+        bad_input = await op.post("/v1/tasks", json={"agent": "triage", "input": {"text": 5}})
+        assert bad_input.status_code == 422 and bad_input.json()["error"] == "TaskInputError"
+        assert (await op.get("/v1/escalations/e-nope")).status_code == 404
+        assert (await op.get("/v1/tasks?limit=0")).status_code == 422
+        assert (await op.get("/v1/costs?by=planet")).status_code == 422
+        assert (await op.get("/v1/tasks")).json() == []  # nothing refused was queued
+
+
+async def test_each_token_has_its_own_request_rate(serve_with):
+    s = await serve_with(api={"port": 0, "rate_per_min": 60, "rate_burst": 3})
+    async with s.client(VIEWER) as viewer, s.client(OPERATOR) as op:
+        codes = [(await viewer.get("/v1/status")).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = await viewer.get("/v1/status")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert "over its rate of 60 requests/minute" in limited.json()["detail"]
+        assert (await op.get("/v1/status")).status_code == 200  # another token is not affected
+
+
+async def test_remote_control_drives_an_escalation_to_the_end_over_the_event_stream(serve_with):
+    s = await serve_with()
+    remote = await RemoteControl.connect(s.url, OPERATOR)
+    sub = remote.subscribe()
+    assert sub is not None
+    try:
+        assert (remote.name, remote.role) == ("ana", "operator")
+        task, created = await remote.submit("triage", REFUND, actor="ignored", user_id="u1")
+        assert created and task.status == "queued"
+
+        async def next_event(kind: str) -> dict[str, Any]:
+            while True:
+                for e in await asyncio.wait_for(sub.wait(), 30):
+                    if e.kind == kind and e.data.get("task_id") == task.id:
+                        return e.data
+
+        opened = await next_event("escalation.opened")
+        esc = await remote.get_escalation(opened["escalation_id"])
+        assert esc.tool == "issue_refund" and esc.status == "pending"
+        assert [e.id for e in await remote.escalations()] == [esc.id]
+        decided = await remote.decide(esc.id, "approve", actor="ignored", comment="checked")
+        assert decided.decided_by == "ana" and decided.decided_via == "api"
+        with pytest.raises(ConflictError, match="already decided"):
+            await remote.decide(esc.id, "deny", actor="x", comment="too late")
+        finished = await next_event("task.finished")
+        assert finished["status"] == "succeeded"
+        done = await remote.get_task(task.id)
+        assert done is not None and done.status == "succeeded" and done.output["category"] == "billing"
+        spans = await remote.task_spans(task.id)
+        assert any(sp.kind == "tool" and "issue_refund" in sp.name and sp.status == "ok" for sp in spans)
+        assert remote.connection_state == "connected"
+        st = await remote.status()
+        assert st.connection == s.url and st.live and st.ready and st.escalations_waiting == 0
+        assert [c.deployment for c in await remote.circuits()] == ["primary", "fallback", "emergency"]
+        assert (await remote.call_totals()).calls >= 2
+        assert [r.key for r in await remote.costs("user")] == ["u1"]
+        with pytest.raises(NotFoundError):
+            await remote.get_escalation("e-nope")
+        assert await remote.get_task("nope") is None
+    finally:
+        await remote.close()
+
+    viewer = await RemoteControl.connect(s.url, VIEWER)
+    try:
+        with pytest.raises(RemoteError, match="403") as refused:
+            await viewer.cancel(task.id, actor="x")
+        assert refused.value.status == 403
+    finally:
+        await viewer.close()
+    with pytest.raises(RemoteError, match="401"):
+        await RemoteControl.connect(s.url, "wrong-token-0123456789")
+
+
+async def _read_events(client: httpx.AsyncClient, headers: dict[str, str], count: int) -> list[tuple[str, str, Any]]:
+    """The first ``count`` events of a stream as (event, id, data)."""
+    out: list[tuple[str, str, Any]] = []
+    async with aconnect_sse(client, "GET", "/v1/events", headers=headers) as source:
+        assert source.response.status_code == 200
+        async for sse in source.aiter_sse():
+            out.append((sse.event, sse.id, json.loads(sse.data)))
+            if len(out) >= count:
+                break
+    return out
+
+
+async def test_event_stream_resumes_from_the_last_event_id(serve_with):
+    s = await serve_with()
+    bus = s.runtime.bus
+    async with s.client(VIEWER) as viewer:
+        reading = asyncio.create_task(_read_events(viewer, {}, 3))
+        await asyncio.sleep(0.2)
+        bus.publish("test.one", n=1)
+        bus.publish("test.two", n=2)
+        first = await asyncio.wait_for(reading, 10)
+        assert [e[0] for e in first] == ["stream.open", "test.one", "test.two"]
+        last_id = first[-1][1]
+        bus.publish("test.three", n=3)  # while the client is away
+        bus.publish("test.four", n=4)
+        resumed = await asyncio.wait_for(_read_events(viewer, {"Last-Event-ID": last_id}, 3), 10)
+        assert resumed[0][0] == "stream.open" and resumed[0][2]["resumed"] is True
+        assert [(e[0], e[2]["data"]["n"]) for e in resumed[1:]] == [("test.three", 3), ("test.four", 4)]
+        stale = await asyncio.wait_for(_read_events(viewer, {"Last-Event-ID": "0000dead:5"}, 1), 10)
+        assert stale[0][0] == "stream.reset"  # another process's ids: the client must reload
+
+
+async def test_config_reload_applies_live_keys_and_reports_the_rest(serve_with, tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text("[retry]\nmax_retries = 1\n[store]\npath = 'elsewhere.db'\n")
+    s = await serve_with(config_path=config)
+    async with s.client(ADMIN) as admin:
+        r = await admin.post("/v1/config/reload")
+        assert r.status_code == 200, r.text
+        assert "retry.max_retries" in r.json()["applied"]
+        assert "store.path" in r.json()["restart_required"]  # the file differs from the test's settings
+        assert s.runtime.client.retry.max_retries == 1
+        assert s.runtime.settings.store.path != Path("elsewhere.db")
+        config.write_text("[retry]\nmax_retries = -3\n")
+        bad = await admin.post("/v1/config/reload")
+        assert bad.status_code == 422 and "retry.max_retries" in bad.json()["detail"]
+        assert s.runtime.client.retry.max_retries == 1  # the running configuration is kept
+        audit = (await admin.get("/v1/audit")).json()
+        assert audit[0]["action"] == "config.reload" and audit[0]["actor"] == "root"
+
+
+async def test_metrics_count_calls_tasks_and_queue(serve_with):
+    s = await serve_with()
+    async with s.client(OPERATOR) as op:
+        await op.post("/v1/tasks", json={"agent": "triage", "input": REFUND})
+        for _ in range(200):
+            if (await op.get("/v1/escalations")).json():
+                break
+            await asyncio.sleep(0.05)
+        text = (await op.get("/metrics")).text
+    calls = 'agentops_llm_calls_total{deployment="primary",model="openai/gpt-4o-mini",route="default",status="ok"}'
+    assert calls in text
+    assert "agentops_escalations_waiting 1.0" in text
+    assert 'agentops_queue_depth{status="waiting"} 1.0' in text
+    assert 'agentops_circuit_state{deployment="primary",state="closed"} 1.0' in text
+    assert "agentops_ready 1.0" in text and "_created" not in text
+
+
+async def test_refuses_a_public_address_without_tokens(make_settings, monkeypatch):
+    monkeypatch.delenv("AGENTOPS_TOKENS", raising=False)
+    with pytest.raises(ConfigError, match="not a loopback address: refusing to serve without tokens"):
+        await serve(make_settings(api={"port": 0}), host="0.0.0.0", announce=lambda line: None)
