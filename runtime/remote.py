@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
 import json
 import os
 import random
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from httpx_sse import aconnect_sse
 
+from agentops.runtime.api.auth import is_loopback, local_token_file
 from agentops.runtime.control import BudgetStatus, RuntimeStatus
 from agentops.runtime.errors import (
     ConflictError,
@@ -40,7 +40,7 @@ from agentops.runtime.runtime import CircuitStatus
 from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
 from agentops.store.store import CallBucket, CallTotals
 
-__all__ = ["TOKEN_ENV", "RemoteControl", "is_loopback", "resolve_token"]
+__all__ = ["TOKEN_ENV", "RemoteControl", "resolve_token"]
 
 TOKEN_ENV = "AGENTOPS_TOKEN"
 """The variable the console and CLI read their token from under ``--connect``."""
@@ -52,21 +52,6 @@ _ERRORS: dict[str, type[Exception]] = {
     "UnknownAgentError": UnknownAgentError,
 }
 T = TypeVar("T")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def local_token_file(store_path: Path) -> Path:
-    """Where ``agentops serve`` keeps the admin token it makes when none is configured."""
-    return store_path.parent / "api-token"
 
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:

@@ -122,8 +122,9 @@ class Runtime:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Open the store, start the simulator if configured, and begin loading providers."""
+    async def start(self, *, load_providers: bool = True) -> None:
+        """Open the store, start the simulator if configured, and begin loading providers
+        (unless ``load_providers`` is false: then call :meth:`load_providers` later)."""
         s = self.settings
         for module in s.runtime.agent_modules:
             try:
@@ -157,7 +158,15 @@ class Runtime:
                 journal_retention_s=w.journal_retention_h * 3600,
             )
             await self.pool.start()
-        self._load_task = asyncio.get_running_loop().create_task(self._load_providers(), name="agentops-load-providers")
+        if load_providers:
+            self.load_providers()
+
+    def load_providers(self) -> None:
+        """Begin importing litellm and building the call path, in a thread (once)."""
+        if self._load_task is None:
+            self._load_task = asyncio.get_running_loop().create_task(
+                self._load_providers(), name="agentops-load-providers"
+            )
 
     async def stop(self, grace_s: float = 10.0) -> int:
         """Stop the workers (running tasks get ``grace_s`` to finish, then go back to the queue),

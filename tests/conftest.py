@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +19,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from agentops.runtime import Registry, Runtime, Settings
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 SettingsFactory = Callable[..., Settings]
 
@@ -83,3 +90,79 @@ async def make_runtime() -> AsyncIterator[Callable[..., Any]]:
     yield start
     for rt in started:
         await rt.stop()
+
+
+class ServeProcess:
+    """``agentops serve`` in a subprocess on a temp store: start, talk to, stop."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.tmp, self.env = tmp, env
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.lines: list[str] = []
+        self.started_in_s = 0.0
+        """Seconds from spawning the process to its announce line (it serves from then on)."""
+
+    def start(self, port: int = 0, **env: str) -> ServeProcess:
+        agentops = str(Path(sys.executable).with_name("agentops"))
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            [agentops, "serve", "--port", str(port)],
+            env={**self.env, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        ready: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                if "control API on " in line:
+                    ready.put(line)
+            ready.put("")
+
+        threading.Thread(target=read, daemon=True).start()
+        line = ready.get(timeout=60)
+        assert line, "agentops serve exited:\n" + "\n".join(self.lines)
+        self.started_in_s = time.monotonic() - t0
+        self.url = line.split("control API on ", 1)[1].split()[0]
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """Signal the server and wait for it to exit; returns its exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start ``agentops serve`` subprocesses on one temp store (killed after the test if still running).
+
+    Keyword arguments are environment variables (``AGENTOPS_*`` overrides, tokens).
+    """
+    made: list[ServeProcess] = []
+
+    def make(**env: str) -> ServeProcess:
+        base = {
+            **os.environ,
+            "AGENTOPS_CONFIG": str(ROOT / "config.toml"),
+            "AGENTOPS_STORE__PATH": str(tmp_path / "agentops.db"),
+            "AGENTOPS_WORKERS__POLL_S": "0.1",
+            **env,
+        }
+        server = ServeProcess(tmp_path, base)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.kill()

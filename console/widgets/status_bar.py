@@ -58,6 +58,8 @@ class StatusBar(Widget):
             parts.append(" ")
         parts.append(_SEP)
         parts.append((f"● {app.connection}", "green" if st is not None and st.live else "yellow"))
+        if app.read_only:  # early in the line: a narrow terminal keeps it
+            parts += [" ", ("read-only", "bold reverse")]
         phase = app.phase
         if phase != "ready":
             alarming = phase.startswith(("error", "connection lost"))
@@ -78,6 +80,4 @@ class StatusBar(Widget):
             ]
         if app.paused:
             parts += [_SEP, ("⏸ PAUSED (p)", "bold reverse yellow")]
-        if app.read_only:
-            parts += [_SEP, ("read-only", "bold")]
         return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")

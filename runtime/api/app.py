@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from agentops.runtime.api.auth import Principal, TokenSet, role_allows
 from agentops.runtime.api.metrics import RuntimeMetrics
@@ -187,6 +187,7 @@ def _principal(needed: str) -> Callable[..., Principal]:
 Viewer = Annotated[Principal, Depends(_principal("viewer"))]
 Operator = Annotated[Principal, Depends(_principal("operator"))]
 Admin = Annotated[Principal, Depends(_principal("admin"))]
+TaskId = Annotated[str, StringConstraints(max_length=64)]
 Since = Annotated[float, Query(ge=0, allow_inf_nan=False, description="Unix time")]
 Limit = Annotated[int, Query(ge=1, le=5000)]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -256,7 +257,9 @@ def create_app(state: ApiState) -> FastAPI:
         limit: Limit = 50,
         status: Annotated[str | None, Query(max_length=20)] = None,
         agent: Annotated[str | None, Query(max_length=200)] = None,
-        id: Annotated[list[str] | None, Query(max_length=500, description="exact ids to fetch")] = None,
+        id: Annotated[
+            list[TaskId] | None, Query(max_length=200, description="exact ids to fetch (at most 200)")
+        ] = None,
     ) -> list[TaskRecord]:
         """Tasks, newest first; or, with ``id`` (repeatable), those tasks."""
         if id:
@@ -276,7 +279,7 @@ def create_app(state: ApiState) -> FastAPI:
         """A task's spans, in start order."""
         return await state.control.task_spans(task_id)
 
-    @app.get("/v1/calls/buckets")
+    @app.get("/v1/calls/buckets", responses={422: {"model": ErrorBody}})
     async def call_buckets(
         _who: Viewer,
         since: Since,

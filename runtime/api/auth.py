@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -21,15 +22,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentops.runtime.errors import ConfigError
-from agentops.runtime.remote import local_token_file
 
-__all__ = ["ROLES", "TOKENS_ENV", "Principal", "TokenSet", "local_token_file", "make_local_token", "role_allows"]
+__all__ = [
+    "ROLES",
+    "TOKENS_ENV",
+    "Principal",
+    "TokenSet",
+    "is_loopback",
+    "local_token_file",
+    "make_local_token",
+    "role_allows",
+]
 
 TOKENS_ENV = "AGENTOPS_TOKENS"
 ROLES = ("viewer", "operator", "admin")
 """Each role may do what the ones before it may."""
 MIN_SECRET = 16
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_token_file(store_path: Path) -> Path:
+    """Where ``agentops serve`` keeps the admin token it makes when none is configured."""
+    return store_path.parent / "api-token"
 
 
 def role_allows(role: str, needed: str) -> bool:

@@ -22,11 +22,10 @@ from pathlib import Path
 import uvicorn
 
 from agentops.runtime.api.app import ApiState, create_app
-from agentops.runtime.api.auth import TOKENS_ENV, TokenSet, local_token_file, make_local_token
+from agentops.runtime.api.auth import TOKENS_ENV, TokenSet, is_loopback, local_token_file, make_local_token
 from agentops.runtime.config import Settings, load_settings
 from agentops.runtime.errors import ConfigError
 from agentops.runtime.logs import get_logger
-from agentops.runtime.remote import is_loopback
 from agentops.runtime.runtime import Reload, Runtime
 
 __all__ = ["serve"]
@@ -93,7 +92,7 @@ async def serve(
     sock = _bind(host, port)
     runtime = Runtime(settings, workers=True, event_history=api.event_history)
     try:
-        await runtime.start()
+        await runtime.start(load_providers=False)  # litellm's import would slow the server's start
     except BaseException:
         sock.close()
         raise
@@ -134,6 +133,7 @@ async def serve(
             f"agentops serve: control API on {url} ({token_note}); "
             f"{settings.workers.concurrency} workers on {settings.store.path}; SIGTERM drains"
         )
+        runtime.load_providers()  # now, in a thread; /readyz says 503 until it is done
         if on_listening is not None:
             on_listening(url, runtime)
         await stop.wait()

@@ -55,3 +55,46 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
         assert "1 Traces" not in after
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_tui_connect_to_a_server_with_a_viewer_token(serve_process, tmp_path: Path) -> None:
+    viewer, operator = "viewer-secret-0123456789", "operator-secret-0123456789"
+    server = serve_process(
+        AGENTOPS_TOKENS=f"vic:viewer:{viewer} ana:operator:{operator}",
+        AGENTOPS_SIMULATOR__MODELS='{"gpt-4o-mini": {"latency_ms": 0}}',
+    ).start()
+    session = f"agentops-e2e-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "exit-code"
+    command = (
+        # No COLUMNS/LINES from the test's environment: the console sizes itself to the pane.
+        f"cd {tmp_path} && env -u COLUMNS -u LINES AGENTOPS_TOKEN={viewer} {BIN} tui --connect {server.url}; "
+        f"echo $? > {marker}; "
+        "echo SHELL-BACK"
+    )
+    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command + "; sleep 60")
+    try:
+        first = wait_screen(session, lambda s: "vic, viewer" in s, 30, "the header naming the server and token")
+        assert server.url in first and "read-only" in first
+        subprocess.run(
+            [
+                "curl",
+                "-sf",
+                "-H",
+                f"Authorization: Bearer {operator}",
+                "-H",
+                "content-type: application/json",
+                "-d",
+                '{"agent": "drafting", "input": {"topic": "remote"}}',
+                f"{server.url}/v1/tasks",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        wait_screen(session, lambda s: "drafting" in s and "succeeded" in s, 60, "the task streamed in over SSE")
+        tmux("send-keys", "-t", session, "q")
+        wait_screen(session, lambda s: "SHELL-BACK" in s, 20, "the shell after q")
+        assert marker.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+    assert server.stop() == 0
