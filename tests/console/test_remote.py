@@ -10,9 +10,10 @@ import socket
 import httpx
 import pytest
 from console_support import wait_for
+from textual.widgets import DataTable
 
 from agentops.console.app import ConsoleApp
-from agentops.console.screens import EscalationsScreen, TracesScreen
+from agentops.console.screens import CircuitsScreen, CostsScreen, EscalationsScreen, TracesScreen
 from agentops.runtime.remote import RemoteControl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -87,6 +88,12 @@ async def test_a_viewer_token_makes_the_remote_console_read_only(serve_process):
     app = ConsoleApp(connect, connection=server.url)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.phase == "ready", what="ready")
+        await pilot.press("2")  # every screen works over the API as in-process
+        await wait_for(pilot, lambda: isinstance(app.screen, CircuitsScreen))
+        table = app.screen.query_one("#circuits", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3, what="three deployments' breakers")
+        await pilot.press("3")
+        await wait_for(pilot, lambda: isinstance(app.screen, CostsScreen))
         await pilot.press("4")
         await wait_for(pilot, lambda: isinstance(app.screen, EscalationsScreen))
         assert "read-only" in header(app)

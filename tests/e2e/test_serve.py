@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -74,8 +75,14 @@ async def test_cli_and_remote_control_drive_an_escalation_through_a_served_runti
         await remote.close()
     traces = cli(server, VIEWER, "traces", "--task", task_id)
     assert traces.returncode == 0 and "issue_refund" in traces.stdout and "succeeded" in traces.stdout
+    server.proc.send_signal(signal.SIGHUP)  # reload: the same file, so nothing changes, and it says so
+    deadline = time.monotonic() + 20
+    while not any("configuration reloaded" in line for line in server.lines) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert any("configuration reloaded" in line for line in server.lines)
     assert server.stop() == 0
     assert any("stopped: 1 completed" in line for line in server.lines)
+    assert not any(OPERATOR in line or VIEWER in line for line in server.lines)  # tokens never logged
 
 
 async def test_sigterm_under_load_hands_running_tasks_back_and_loses_nothing(serve_process, tmp_path: Path):
