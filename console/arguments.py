@@ -20,7 +20,7 @@ def json_arg(name: str, text: str) -> Any:
         raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-COMMANDS = frozenset({"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker"})
+COMMANDS = frozenset({"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker", "prompts", "flags"})
 
 
 def add_connect(parser: Any) -> None:
@@ -72,3 +72,32 @@ def add_parsers(sub: Any) -> None:
     add_connect(d)
 
     sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")
+    _prompt_parsers(sub)
+
+
+def _prompt_parsers(sub: Any) -> None:
+    """``prompts`` and ``flags``."""
+    p = sub.add_parser(
+        "prompts",
+        help="prompt versions: list, show, diff, promote, rollback, canary, shadow, stop",
+        description="list: every prompt and its labels. show NAME: versions with live figures. diff NAME A B."
+        " promote NAME V / rollback NAME: move the production label. canary NAME V / shadow NAME V: start one;"
+        " stop NAME --kind canary|shadow.",
+    )
+    p.add_argument("action", choices=["list", "show", "diff", "promote", "rollback", "canary", "shadow", "stop"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("versions", nargs="*", type=int, help="version number(s)")
+    p.add_argument("--kind", choices=["canary", "shadow"], default=None, help="for stop")
+    p.add_argument("--since", default="24h", help="figures over this span for show (default 24h)")
+    add_connect(p)
+    f = sub.add_parser(
+        "flags",
+        help="feature flags: list, on, off, kill, rollout, set",
+        description="list: every flag with its state and evaluations. on/off/kill NAME. rollout NAME PERCENT."
+        ' set NAME key=value ... (JSON values: rollout=25 variants=\'{"a": 50, "b": 50}\').',
+    )
+    f.add_argument("action", choices=["list", "on", "off", "kill", "rollout", "set"])
+    f.add_argument("name", nargs="?", default=None)
+    f.add_argument("value", nargs="?", default=None, help="the percentage, for rollout")
+    f.add_argument("pairs", nargs="*", help="key=value, for set")
+    add_connect(f)

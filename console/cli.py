@@ -123,9 +123,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "serve": _serve,
     }
     if args.command in arguments.COMMANDS:
-        from agentops.console import ops_cli
+        from agentops.console import ops_cli, prompts_cli
 
         handlers.update(ops_cli.HANDLERS)
+        handlers.update(prompts_cli.HANDLERS)
         usage_errors: tuple[type[Exception], ...] = (UsageError, DecisionError)
     else:
         usage_errors = (UsageError,)

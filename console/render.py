@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the console loads the runtime off the UI's path; these are only types
     from agentops.runtime import CostRow, SpanRecord, TaskRecord
 
-__all__ = ["costs_table", "money", "ms", "parse_since", "span_tree", "table", "task_summary", "tasks_table"]
+__all__ = [
+    "costs_table",
+    "money",
+    "ms",
+    "parse_since",
+    "prompt_lines",
+    "span_tree",
+    "table",
+    "task_summary",
+    "tasks_table",
+]
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -160,3 +170,23 @@ def _describe(s: SpanRecord) -> str:
     if s.error:
         parts.append(f"error: {s.error[:160]}")
     return " · ".join(parts)
+
+
+def prompt_lines(content: dict[str, Any]) -> list[str]:
+    """A prompt version as lines of text, for reading and for diffs: the prompt's keys, then
+    the model config, the agent code's hash and the dependency versions (what its artifact id covers)."""
+    p = content.get("prompt", {})
+    lines = []
+    for key in ("description", "agent", "route", "output", "tools", "params", "canary", "shadow"):
+        if p.get(key) not in (None, "", [], {}):
+            lines.append(f"{key} = {p[key]!r}" if not isinstance(p[key], str) else f"{key} = {p[key]}")
+    for key in ("system", "template"):
+        if p.get(key):
+            lines.append(f"{key}:")
+            lines += [f"    {line}" for line in str(p[key]).splitlines()]
+    model = content.get("model", {})
+    lines.append(f"model: route {model.get('route')}")
+    lines += [f"    {m.get('deployment')}: {m.get('model')}" for m in model.get("chain", [])]
+    lines.append(f"code sha256: {content.get('code_sha256') or '-'}")
+    lines += [f"{name}: {version}" for name, version in sorted(content.get("dependencies", {}).items())]
+    return lines

@@ -26,9 +26,12 @@ __all__ = [
     "ApiSettings",
     "CircuitSettings",
     "DeploymentSettings",
+    "FlagRule",
+    "FlagSettings",
     "GateSettings",
     "LogSettings",
     "PriceOverride",
+    "PromptSettings",
     "RetrySettings",
     "RouteSettings",
     "RuntimeSettings",
@@ -174,12 +177,16 @@ class ApiSettings(_Section):
     """0 = a free ephemeral port (printed at start)."""
     max_body_bytes: int = Field(1_000_000, ge=1024)
     """Larger request bodies get 413."""
-    rate_per_min: int = Field(600, ge=1)
-    """Requests per minute per token (a token bucket); past it, 429 with Retry-After."""
-    rate_burst: int = Field(60, ge=1)
+    rate_per_min: int = Field(3000, ge=1)
+    """Requests per minute per token (a token bucket); past it, 429 with Retry-After. A remote
+    console polls about 450 a minute."""
+    rate_burst: int = Field(200, ge=1)
     """Requests a token may make at once before the per-minute rate applies."""
-    drain_grace_s: float = Field(30.0, ge=0)
-    """On SIGTERM, running tasks get this long to finish before they are handed back to the queue."""
+    max_connections: int = Field(200, ge=1)
+    """Open connections at once (event streams included); past it, 503."""
+    drain_grace_s: float = Field(20.0, ge=0)
+    """On SIGTERM, running tasks get this long to finish before they are handed back to the queue
+    (with uvicorn's 5 s to close connections, inside Kubernetes' default 30 s grace period)."""
     event_history: int = Field(10_000, ge=0)
     """Recent events kept so a console that lost its connection resumes where it left off."""
     tls_certfile: Path | None = None
@@ -194,6 +201,61 @@ class ApiSettings(_Section):
         for f in (self.tls_certfile, self.tls_keyfile):
             if f is not None and not f.is_file():
                 raise ValueError(f"{f}: no such file")
+        return self
+
+
+class PromptSettings(_Section):
+    """Prompt files and their rollouts."""
+
+    dir: Path = Path("prompts")
+    """Where prompt files (``NAME.toml``) are loaded from at start."""
+    evaluate_every_s: float = Field(2.0, gt=0)
+    """How often canaries are checked (advance, promote, roll back) and shadow scores compared."""
+    judge: str = "judge"
+    """The prompt that scores a shadow's reply against production's."""
+
+
+FlagValue = bool | int | float | str
+
+
+class FlagRule(_Section):
+    """Serve ``value`` to an agent or a user (the first matching rule wins)."""
+
+    agent: str | None = None
+    user: str | None = None
+    value: FlagValue
+
+    @model_validator(mode="after")
+    def _targets(self) -> FlagRule:
+        if self.agent is None and self.user is None:
+            raise ValueError("a rule needs agent or user")
+        return self
+
+
+class FlagSettings(_Section):
+    """One feature flag: boolean (``value`` to ``rollout`` percent) or multi-variant (``variants``)."""
+
+    description: str = ""
+    enabled: bool = True
+    """False: everyone gets ``default``."""
+    killed: bool = False
+    """Kill switch: ``default`` everywhere, rules included."""
+    default: FlagValue = False
+    """Served when the flag is off, killed, or the unit is outside the rollout."""
+    value: FlagValue = True
+    """Served to units inside the rollout (boolean flags)."""
+    rollout: float = Field(100.0, ge=0, le=100)
+    """Percent of units served ``value`` (sticky: a stable hash of flag and unit)."""
+    variants: dict[str, float] = {}
+    """Multi-variant: value -> percent of units (the rest get ``default``)."""
+    unit: Literal["user", "task"] = "user"
+    """Bucket by user (falls back to the task without one) or by task."""
+    rules: list[FlagRule] = []
+
+    @model_validator(mode="after")
+    def _weights(self) -> FlagSettings:
+        if any(w < 0 for w in self.variants.values()) or sum(self.variants.values()) > 100:
+            raise ValueError("variants: percentages must be >= 0 and add up to at most 100")
         return self
 
 
@@ -237,6 +299,8 @@ class Settings(BaseSettings):
     workers: WorkerSettings = WorkerSettings()
     log: LogSettings = LogSettings()
     api: ApiSettings = ApiSettings()
+    prompts: PromptSettings = PromptSettings()
+    flags: dict[str, FlagSettings] = {}
     simulator: SimulatorSettings = SimulatorSettings()
 
     @classmethod

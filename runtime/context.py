@@ -18,12 +18,13 @@ import asyncio
 import contextvars
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
 from agentops.runtime import errors
+from agentops.runtime.config import FlagValue
 from agentops.runtime.errors import (
     AgentOpsError,
     MaxStepsExceededError,
@@ -35,12 +36,15 @@ from agentops.runtime.errors import (
     describe_validation,
 )
 from agentops.runtime.escalation import Decision, TaskParked
+from agentops.runtime.flags import Flags
 from agentops.runtime.gate import Check, GateFailure, repair_message, response_format, validate_reply
 from agentops.runtime.llm import CallScope, LLMClient, LLMResponse
 from agentops.runtime.logs import get_logger
 from agentops.runtime.pricing import Usage
+from agentops.runtime.prompts import PromptRegistry, Resolved
 from agentops.runtime.provider import ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec
+from agentops.runtime.shadow import run_shadow
 from agentops.runtime.tracing import Span, Tracer
 from agentops.store import EscalationStore, Journal, JournalEntry, Store, ToolCallRecord
 
@@ -107,6 +111,8 @@ class TaskServices:
     max_repairs: int
     tool_timeout_s: float
     default_route: str
+    prompts: PromptRegistry | None = None
+    flags: Flags | None = None
 
 
 @dataclass
@@ -174,6 +180,7 @@ class Context:
     async def llm(
         self,
         prompt: str | list[dict[str, Any]],
+        vars: dict[str, Any] | None = ...,
         *,
         output: type[M],
         system: str | None = ...,
@@ -181,6 +188,7 @@ class Context:
         tools: Sequence[str] = ...,
         route: str | None = ...,
         name: str | None = ...,
+        label: str | None = ...,
         **params: Any,
     ) -> LLMResult[M]: ...
 
@@ -188,6 +196,7 @@ class Context:
     async def llm(
         self,
         prompt: str | list[dict[str, Any]],
+        vars: dict[str, Any] | None = ...,
         *,
         output: None = ...,
         system: str | None = ...,
@@ -195,12 +204,14 @@ class Context:
         tools: Sequence[str] = ...,
         route: str | None = ...,
         name: str | None = ...,
+        label: str | None = ...,
         **params: Any,
     ) -> LLMResult[Any]: ...
 
     async def llm(
         self,
         prompt: str | list[dict[str, Any]],
+        vars: dict[str, Any] | None = None,
         *,
         output: type[M] | None = None,
         system: str | None = None,
@@ -208,31 +219,62 @@ class Context:
         tools: Sequence[str] = (),
         route: str | None = None,
         name: str | None = None,
+        label: str | None = None,
         **params: Any,
     ) -> LLMResult[Any]:
         """Call a model along a route (one step).
 
+        ``ctx.llm("triage.classify", {"text": ...})``: with ``vars``, ``prompt`` names a prompt
+        file; the version is resolved for this task (production, or the canary for a unit in
+        its bucket, or ``label``), rendered with ``vars``, and called with the version's route,
+        parameters, tools and output schema (arguments given here override them). The span,
+        the call and the ledger record the prompt's name, version and artifact id; an active
+        shadow of the prompt receives a copy of the request afterwards.
+
         Args:
-            prompt: the user message, or a full list of chat messages.
+            prompt: the user message, a full list of chat messages, or (with ``vars``) a prompt name.
+            vars: the prompt's template variables.
             output: a pydantic model the reply must parse into (the validation gate).
             system: a system message put first.
             check: a further check of the parsed output (see :mod:`agentops.runtime.gate`).
             tools: names of tools to offer the model; each must be on the agent's allowlist.
             route: the fallback chain; defaults to the agent's, then ``runtime.default_route``.
-            name: the step's name in traces (defaults to ``llm``).
+            name: the step's name in traces (defaults to ``llm``, or the prompt's name).
+            label: with a prompt name: use the version this label points at (e.g. from a flag).
             **params: passed to the provider (``temperature``, ``max_tokens``, ...).
 
         Raises:
             ValidationGateError: the reply never passed ``output``/``check``.
             LLMCallError: every deployment of the route failed.
         """
-        label = name or "llm"
-        entry = await self._next_step("llm", label)
+        resolved: Resolved | None = None
+        if vars is not None:
+            if not isinstance(prompt, str):
+                raise TypeError("with vars, the first argument names a prompt file")
+            resolved = self._resolve_prompt(prompt, label)
+        step = name or (prompt if resolved is not None else "llm")
+        entry = await self._next_step("llm", str(step))
         if entry is not None:
-            return self._replay_llm(entry, output)
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
-        if system:
-            messages.insert(0, {"role": "system", "content": system})
+            return self._replay_llm(entry, output or (resolved.version.output_model() if resolved else None))
+        scope = self._scope(self.span.span_id)
+        if resolved is not None:
+            v = resolved.version
+            messages = v.render(vars or {})
+            tools = tools or v.tools
+            output = output or v.output_model()  # type: ignore[assignment]  # the file's schema, M unknown
+            route = route or v.route
+            params = {**v.params, **params}
+            scope = replace(
+                scope,
+                prompt=v.prompt,
+                prompt_version=v.version,
+                prompt_artifact=v.artifact_id,
+                prompt_label=resolved.label,
+            )
+        else:
+            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+            if system:
+                messages.insert(0, {"role": "system", "content": system})
         if tools:
             params["tools"] = [self._allowed(t).schema() for t in tools]
         if output is not None:
@@ -241,18 +283,56 @@ class Context:
         route = route or self.spec.route or self.services.default_route
         try:
             if output is None:
-                response = await client.call(
-                    messages, route=route, scope=self._scope(self.span.span_id), name=label, **params
-                )
+                response = await client.call(messages, route=route, scope=scope, name=str(step), **params)
                 self.totals.add(response)
                 result: LLMResult[Any] = LLMResult(response.text, None, response.tool_calls, response)
             else:
-                result = await self._gated(client, messages, output, check, route, label, params)
+                result = await self._gated(client, messages, output, check, route, str(step), params, scope)
         except AgentOpsError as exc:
-            await self._record("llm", label, "done", {"error": _error_json(exc)})
+            await self._record("llm", str(step), "done", {"error": _error_json(exc)})
             raise
-        await self._record("llm", label, "done", _llm_json(result))
+        await self._record("llm", str(step), "done", _llm_json(result))
+        if resolved is not None and resolved.shadow is not None and self.services.prompts is not None:
+            prompts = self.services.prompts
+            if prompts.wants_shadow(resolved.shadow):
+                prompts.spawn(
+                    run_shadow(
+                        client,
+                        prompts,
+                        resolved.shadow,
+                        vars or {},
+                        result.text,
+                        replace(scope, parent_span_id=result.response.span_id),
+                        route,
+                    )
+                )
         return result
+
+    def _resolve_prompt(self, prompt: str, label: str | None) -> Resolved:
+        prompts = self.services.prompts
+        if prompts is None:
+            raise errors.ConfigError("prompt files are not loaded in this runtime")
+        return prompts.resolve(prompt, self.user_id or self.task_id, label)
+
+    async def flag(self, name: str) -> FlagValue:
+        """A feature flag's value for this task (its user, or the task), recorded on the task's span.
+
+        The value is journaled: a task that resumes sees the value its first run saw.
+
+        Raises:
+            NotFoundError: no such flag in config.toml.
+        """
+        entry = await self._next_step("flag", name, counts=False)
+        if entry is not None:
+            value: FlagValue = entry.result["value"]
+            return value
+        flags = self.services.flags
+        if flags is None:
+            raise errors.ConfigError("flags are not loaded in this runtime")
+        evaluation = flags.evaluate(name, agent=self.spec.name, user_id=self.user_id, task_id=self.task_id)
+        self.span.attributes[f"agentops.flag.{name}"] = {"value": evaluation.value, "reason": evaluation.reason}
+        await self._record("flag", name, "done", {"value": evaluation.value, "reason": evaluation.reason})
+        return evaluation.value
 
     async def _gated(
         self,
@@ -263,6 +343,7 @@ class Context:
         route: str,
         label: str,
         params: dict[str, Any],
+        scope: CallScope,
     ) -> LLMResult[M]:
         gate = self.services.tracer.start(
             f"gate {output.__name__}", "gate", trace_id=self.trace_id, parent_id=self.span.span_id, task_id=self.task_id
@@ -272,7 +353,7 @@ class Context:
             response = await client.call(
                 messages,
                 route=route,
-                scope=self._scope(gate.span_id),
+                scope=replace(scope, parent_span_id=gate.span_id),
                 name=label if attempt == 0 else f"{label} (repair {attempt})",
                 **params,
             )
@@ -281,6 +362,7 @@ class Context:
                 value = validate_reply(response.text, output, check)
             except GateFailure as failure:
                 failures.append(str(failure))
+                await self.services.store.mark_gate_failed(response.span_id)
                 messages = [*messages, {"role": "assistant", "content": response.text or ""}, repair_message(failure)]
                 continue
             self.services.tracer.end(

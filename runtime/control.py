@@ -8,15 +8,17 @@ also while it runs in another process). A remote implementation speaks HTTP to
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from agentops.runtime import prompts as prompt_ops
 from agentops.runtime.config import Settings
-from agentops.runtime.events import Subscription
+from agentops.runtime.events import EventBus, Subscription
+from agentops.runtime.flags import Flags, FlagStatus
 from agentops.runtime.operations import Operations
-from agentops.runtime.registry import default_registry
+from agentops.runtime.prompts import PromptRegistry, PromptSummary, PromptVersionInfo, RolloutInfo
+from agentops.runtime.registry import default_registry, import_agent_modules
 from agentops.runtime.runtime import CircuitStatus, Runtime
 from agentops.store import (
     AuditRecord,
@@ -193,6 +195,32 @@ class Control(Protocol):
         """Operator actions, newest first."""
         ...
 
+    async def prompts(self) -> list[PromptSummary]:
+        """Every prompt: versions, labels, the running canary and shadow."""
+        ...
+
+    async def prompt_versions(self, name: str, *, since: float = 0.0) -> list[PromptVersionInfo]:
+        """A prompt's versions, newest first, with their figures since ``since``."""
+        ...
+
+    async def prompt_action(
+        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+    ) -> PromptSummary:
+        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop (audited)."""
+        ...
+
+    async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:
+        """Canaries and shadows, newest first."""
+        ...
+
+    async def flags(self) -> list[FlagStatus]:
+        """Every flag, its definition and evaluations per minute by value."""
+        ...
+
+    async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
+        """Change a flag live (audited)."""
+        ...
+
 
 class LocalControl:
     """Control of an in-process runtime, or read-only access to a store file."""
@@ -202,13 +230,20 @@ class LocalControl:
         store: Store,
         runtime: Runtime | None = None,
         owns_store: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self._store = store
         self.runtime = runtime
         self._owns_store = owns_store
         registry = runtime.registry if runtime is not None else default_registry
-        attempts = runtime.settings.workers.max_attempts if runtime is not None else 3
+        configured = runtime.settings if runtime is not None else settings or Settings()
+        attempts = configured.workers.max_attempts
         self._ops = Operations(store, registry, runtime, attempts)
+        if runtime is not None and runtime.prompts is not None and runtime.flags is not None:
+            self._prompts, self._flags = runtime.prompts, runtime.flags
+        else:  # the store only: changes land there, and a runtime elsewhere picks them up
+            self._prompts = PromptRegistry(store, EventBus(), configured, registry)
+            self._flags = Flags(store, EventBus(), configured.flags)
 
     @classmethod
     def of(cls, runtime: Runtime) -> LocalControl:
@@ -219,10 +254,16 @@ class LocalControl:
     @classmethod
     async def open_store(cls, settings: Settings) -> LocalControl:
         """Read-only control over the configured store file (no runtime)."""
-        for module in settings.runtime.agent_modules:  # to validate submissions and edits
-            importlib.import_module(module)
+        import_agent_modules(settings.runtime.agent_modules)  # to validate submissions and edits
         store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
-        return cls(store, None, owns_store=True)
+        control = cls(store, None, owns_store=True, settings=settings)
+        try:  # the files as they are now: registering is idempotent, as at a runtime's start
+            await control._prompts.load()
+            await control._flags.load()
+        except BaseException:
+            await store.close()
+            raise
+        return control
 
     async def close(self) -> None:
         """Close the store if this control opened it."""
@@ -350,6 +391,38 @@ class LocalControl:
     async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
         """Operator actions, newest first."""
         return await self._ops.audit_log(limit)
+
+    # -- prompts and flags --------------------------------------------------------------------
+
+    async def prompts(self) -> list[PromptSummary]:
+        """Every prompt: versions, labels, the running canary and shadow."""
+        return await prompt_ops.summaries(self._prompts)
+
+    async def prompt_versions(self, name: str, *, since: float = 0.0) -> list[PromptVersionInfo]:
+        """A prompt's versions, newest first, with their figures since ``since``."""
+        return await prompt_ops.version_infos(self._prompts, name, since=since)
+
+    async def prompt_action(
+        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+    ) -> PromptSummary:
+        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop (audited)."""
+        await prompt_ops.act(self._prompts, name, action, version, actor=actor, via=via)
+        return next(p for p in await self.prompts() if p.name == name)
+
+    async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:
+        """Canaries and shadows, newest first."""
+        records = await self._prompts.store.rollouts(prompt=name)
+        return [await prompt_ops.rollout_info(self._prompts, r) for r in records]
+
+    async def flags(self) -> list[FlagStatus]:
+        """Every flag, its definition and evaluations per minute by value."""
+        if self.runtime is None:
+            await self._flags.refresh()
+        return self._flags.status()
+
+    async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
+        """Change a flag live (audited)."""
+        return await self._flags.change(name, changes, actor=actor, via=via)
 
     async def record_action(self, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:
         """Add an operator action that is not a queue or escalation change (a config reload) to the audit log."""

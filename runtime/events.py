@@ -128,14 +128,16 @@ class EventBus:
         for sub in self._subs:
             sub._offer(event)
 
-    def since(self, seq: int) -> list[Event] | None:
-        """The kept events after ``seq``, oldest first; None if some of them are no longer kept."""
+    def since(self, seq: int, kinds: Iterable[str] | None = None) -> list[Event] | None:
+        """The kept events after ``seq`` (of ``kinds``, if given), oldest first; None if some of
+        them are no longer kept."""
         if seq >= self._last:
             return []
         history = self._history
         if not history or seq + 1 < history[0].seq:
             return None
-        return [e for e in history if e.seq > seq]
+        wanted = frozenset(kinds) if kinds is not None else None
+        return [e for e in history if e.seq > seq and (wanted is None or _matches(e.kind, wanted))]
 
     @property
     def last_seq(self) -> int:

@@ -58,6 +58,23 @@ class CallScope:
     agent: str | None = None
     user_id: str | None = None
     session_id: str | None = None
+    prompt: str | None = None
+    """The prompt file the call renders, if any (recorded on the span, the call and the ledger)."""
+    prompt_version: int | None = None
+    prompt_artifact: str | None = None
+    prompt_label: str | None = None
+    """Why this version: ``production``, ``canary``, ``shadow`` or a label asked for."""
+
+    def span_attrs(self) -> dict[str, Any]:
+        """The prompt's span attributes (none without a prompt)."""
+        if self.prompt is None:
+            return {}
+        return {
+            "gen_ai.prompt.name": self.prompt,
+            "agentops.prompt.version": self.prompt_version,
+            "agentops.prompt.artifact_id": self.prompt_artifact,
+            "agentops.prompt.label": self.prompt_label,
+        }
 
 
 @dataclass
@@ -137,7 +154,12 @@ class LLMClient:
             trace_id=scope.trace_id,
             parent_id=scope.parent_span_id,
             task_id=scope.task_id,
-            attrs={"gen_ai.operation.name": "chat", "agentops.route": route, "gen_ai.input.messages": _clip(messages)},
+            attrs={
+                "gen_ai.operation.name": "chat",
+                "agentops.route": route,
+                "gen_ai.input.messages": _clip(messages),
+                **scope.span_attrs(),
+            },
         )
         progress = _Progress()
         try:
@@ -296,6 +318,8 @@ class LLMClient:
             reply.usage.cached_tokens,
             cost,
             now,
+            prompt=scope.prompt,
+            prompt_version=scope.prompt_version,
         )
         ledger = LedgerRecord(
             span.span_id,
@@ -311,6 +335,7 @@ class LLMClient:
             scope.agent,
             scope.user_id,
             scope.session_id,
+            f"{scope.prompt}@v{scope.prompt_version}" if scope.prompt else None,
         )
         await self._store.record_llm_call(call, ledger)
         self._publish(call)
@@ -364,6 +389,8 @@ class LLMClient:
             time.time(),
             type(exc).__name__,
             str(exc)[:2000],
+            scope.prompt,
+            scope.prompt_version,
         )
         await self._store.record_llm_call(call, None)
         self._publish(call)

@@ -61,7 +61,6 @@ class WorkerPool:
         self.poll_s = poll_s
         self.journal_retention_s = journal_retention_s
         self._running: dict[str, asyncio.Task[TaskRecord]] = {}
-        self._owners: dict[str, str] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._claiming = True
         self._depth: dict[str, int] = {}
@@ -90,24 +89,24 @@ class WorkerPool:
         self.tasks.submitted.set()
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace_s)
-        interrupted = {tid: self._owners[tid] for tid, run in self._running.items() if not run.done()}
         for loop_task in self._loops:
             loop_task.cancel()
         for run in self._running.values():
             run.cancel()
         await asyncio.gather(*self._loops, *self._running.values(), return_exceptions=True)
         self._loops.clear()
-        for task_id, owner in interrupted.items():
-            try:
-                if await self.tasks.queue.hand_back(task_id, owner):
-                    self.tasks.bus.publish("task.requeued", task_id=task_id, status="queued", reason="drain")
-            except Exception as exc:  # noqa: BLE001 - the lease expires instead
-                log.warning(
-                    "could not hand a task back; it is requeued when its lease expires", task_id=task_id, error=str(exc)
-                )
-        if interrupted:
-            log.warning("drain interrupted running tasks; they were requeued", tasks=len(interrupted))
-        return len(interrupted)
+        # By owner, not by what this object saw: a claim whose commit was in flight when its
+        # worker was cancelled (the writer finishes it) is handed back too.
+        try:
+            handed = await self.tasks.queue.hand_back(f"{self.tasks.owner}:w")
+        except Exception as exc:  # noqa: BLE001 - the leases expire instead
+            log.warning("could not hand tasks back; they are requeued when their leases expire", error=str(exc))
+            return 0
+        for task_id in handed:
+            self.tasks.bus.publish("task.requeued", task_id=task_id, status="queued", reason="drain")
+        if handed:
+            log.warning("drain interrupted running tasks; they were requeued", tasks=len(handed))
+        return len(handed)
 
     def stats(self) -> PoolStats:
         """Busy workers, queue depth (as of the last poll) and totals."""
@@ -141,7 +140,6 @@ class WorkerPool:
             task = claimed[0]
             run = asyncio.get_running_loop().create_task(self.tasks.execute(task, owner), name=f"task-{task.id}")
             self._running[task.id] = run
-            self._owners[task.id] = owner
             beat = asyncio.get_running_loop().create_task(self._heartbeat(task.id, owner))
             try:
                 done = await asyncio.shield(run)
@@ -160,7 +158,6 @@ class WorkerPool:
             finally:
                 beat.cancel()
                 self._running.pop(task.id, None)
-                self._owners.pop(task.id, None)
 
     async def _heartbeat(self, task_id: str, owner: str) -> None:
         while True:

@@ -14,6 +14,7 @@ the default is none (deny by default).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any, TypeVar, get_type_hints
 
 from pydantic import BaseModel
 
-from agentops.runtime.errors import UnknownAgentError
+from agentops.runtime.errors import ConfigError, UnknownAgentError
 
 __all__ = ["AgentSpec", "Registry", "ToolSpec", "agent", "default_registry", "tool"]
 
@@ -108,6 +109,19 @@ class Registry:
 
 default_registry = Registry()
 """Where the :func:`agent` and :func:`tool` decorators register by default."""
+
+
+def import_agent_modules(modules: Iterable[str]) -> None:
+    """Import the modules whose decorators register agents and tools (``runtime.agent_modules``).
+
+    Raises:
+        ConfigError: naming the module that cannot be imported.
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"runtime.agent_modules: cannot import {module!r}: {exc}") from None
 
 
 def _first_model(fn: Callable[..., Any], position: int) -> type[BaseModel] | None:

@@ -20,12 +20,12 @@ import random
 import time
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from httpx_sse import aconnect_sse
 
-from agentops.runtime.api.auth import is_loopback, local_token_file
+from agentops.runtime.api.auth import is_loopback, local_token_file, read_local_token
 from agentops.runtime.control import BudgetStatus, RuntimeStatus
 from agentops.runtime.errors import (
     ConflictError,
@@ -36,6 +36,8 @@ from agentops.runtime.errors import (
     UnknownAgentError,
 )
 from agentops.runtime.events import Event, EventBus, Subscription
+from agentops.runtime.flags import FlagStatus
+from agentops.runtime.prompts import PromptSummary, PromptVersionInfo, RolloutInfo
 from agentops.runtime.runtime import CircuitStatus
 from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
 from agentops.store.store import CallBucket, CallTotals
@@ -52,6 +54,11 @@ _ERRORS: dict[str, type[Exception]] = {
     "UnknownAgentError": UnknownAgentError,
 }
 T = TypeVar("T")
+
+
+def _q(part: str) -> str:
+    """One path segment, escaped (an id never becomes a path of its own)."""
+    return quote(part, safe="")
 
 
 def _build(cls: type[T], data: dict[str, Any]) -> T:
@@ -167,7 +174,7 @@ class RemoteControl:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         """One task by id or unique prefix."""
         try:
-            return _build(TaskRecord, await self._get(f"/v1/tasks/{task_id}"))
+            return _build(TaskRecord, await self._get(f"/v1/tasks/{_q(task_id)}"))
         except NotFoundError:
             return None
 
@@ -181,7 +188,7 @@ class RemoteControl:
 
     async def task_spans(self, task_id: str) -> list[SpanRecord]:
         """The spans of a task, in start order."""
-        return [_build(SpanRecord, r) for r in await self._get(f"/v1/tasks/{task_id}/spans")]
+        return [_build(SpanRecord, r) for r in await self._get(f"/v1/tasks/{_q(task_id)}/spans")]
 
     async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
         """LLM calls, errors and P95 latency per bucket."""
@@ -225,7 +232,7 @@ class RemoteControl:
 
     async def get_escalation(self, escalation_id: str) -> EscalationRecord:
         """One escalation by id or unique prefix (NotFoundError if there is none)."""
-        return _build(EscalationRecord, await self._get(f"/v1/escalations/{escalation_id}"))
+        return _build(EscalationRecord, await self._get(f"/v1/escalations/{_q(escalation_id)}"))
 
     async def decide(
         self,
@@ -239,7 +246,7 @@ class RemoteControl:
     ) -> EscalationRecord:
         """Decide an escalation; the server records the token's name as the actor (``actor`` is ignored)."""
         body = {"action": action, "args": args, "comment": comment}
-        return _build(EscalationRecord, await self._post(f"/v1/escalations/{escalation_id}/decision", body))
+        return _build(EscalationRecord, await self._post(f"/v1/escalations/{_q(escalation_id)}/decision", body))
 
     async def submit(
         self,
@@ -267,11 +274,37 @@ class RemoteControl:
 
     async def cancel(self, task_id: str, *, actor: str, via: str = "console") -> str:
         """Cancel a task: ``cancelled``, ``cancelling`` (running), or the final status it had."""
-        return str((await self._post(f"/v1/tasks/{task_id}/cancel"))["outcome"])
+        return str((await self._post(f"/v1/tasks/{_q(task_id)}/cancel"))["outcome"])
 
     async def audit_log(self, *, limit: int = 200) -> list[AuditRecord]:
         """Operator actions, newest first."""
         return [_build(AuditRecord, r) for r in await self._get("/v1/audit", limit=limit)]
+
+    async def prompts(self) -> list[PromptSummary]:
+        """Every prompt: versions, labels, the running canary and shadow."""
+        return [_summary(r) for r in await self._get("/v1/prompts")]
+
+    async def prompt_versions(self, name: str, *, since: float = 0.0) -> list[PromptVersionInfo]:
+        """A prompt's versions, newest first, with their figures since ``since``."""
+        return [_build(PromptVersionInfo, r) for r in await self._get(f"/v1/prompts/{_q(name)}/versions", since=since)]
+
+    async def prompt_action(
+        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+    ) -> PromptSummary:
+        """A prompt action; the server records the token's name as the actor."""
+        return _summary(await self._post(f"/v1/prompts/{_q(name)}/actions", {"action": action, "version": version}))
+
+    async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:
+        """Canaries and shadows, newest first."""
+        return [_build(RolloutInfo, r) for r in await self._get("/v1/rollouts", prompt=name)]
+
+    async def flags(self) -> list[FlagStatus]:
+        """Every flag, its definition and evaluations per minute by value."""
+        return [_build(FlagStatus, r) for r in await self._get("/v1/flags")]
+
+    async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
+        """Change a flag live; the server records the token's name as the actor."""
+        return _build(FlagStatus, await self._request("PATCH", f"/v1/flags/{_q(name)}", json=changes))
 
     # -- live events ------------------------------------------------------------------------
 
@@ -283,7 +316,7 @@ class RemoteControl:
                 await self._stream()
                 failures = 0  # the server ended the stream (a drain): reconnect at once
                 reason = "the server closed the stream"
-            except (httpx.TransportError, httpx.HTTPStatusError, RemoteError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a bad event or a dropped link: reconnect, never die
                 failures += 1
                 reason = str(exc) or type(exc).__name__
             wait = min(self.backoff_max_s, 0.5 * 2 ** min(failures, 8)) * random.uniform(0.5, 1.0) if failures else 0.2
@@ -300,8 +333,11 @@ class RemoteControl:
             async for sse in source.aiter_sse():
                 if sse.id:
                     self._last_event_id = sse.id
-                seq = int(sse.id.rpartition(":")[2]) if sse.id and sse.id.rpartition(":")[2].isdigit() else 0
+                tail = sse.id.rpartition(":")[2] if sse.id else ""
+                seq = int(tail) if tail.isascii() and tail.isdigit() else 0
                 payload = json.loads(sse.data) if sse.data else {}
+                if not isinstance(payload, dict):
+                    continue
                 if sse.event in ("stream.open", "stream.reset"):
                     self.connection_state = "connected"
                     if self._opened or sse.event == "stream.reset":
@@ -309,7 +345,23 @@ class RemoteControl:
                         self._bus.deliver(Event(seq, "stream.reset", payload, time.time()))
                     self._opened = True
                     continue
-                self._bus.deliver(Event(seq, payload.get("kind", sse.event), payload.get("data", {}), payload["ts"]))
+                self._bus.deliver(
+                    Event(
+                        seq, payload.get("kind", sse.event), payload.get("data") or {}, payload.get("ts", time.time())
+                    )
+                )
+
+
+def _summary(data: dict[str, Any]) -> PromptSummary:
+    canary, shadow = data.get("canary"), data.get("shadow")
+    return _build(
+        PromptSummary,
+        {
+            **data,
+            "canary": _build(RolloutInfo, canary) if canary else None,
+            "shadow": _build(RolloutInfo, shadow) if shadow else None,
+        },
+    )
 
 
 def resolve_token(url: str, store_path: Path | None) -> str:
@@ -324,7 +376,7 @@ def resolve_token(url: str, store_path: Path | None) -> str:
         return token
     host = urlsplit(url).hostname or ""
     if store_path is not None and is_loopback(host):
-        path = local_token_file(store_path)
-        if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
+        local = read_local_token(local_token_file(store_path), url)
+        if local:
+            return local
     raise RemoteError(f"no token for {url}: set ${TOKEN_ENV} (a token from the server's $AGENTOPS_TOKENS)")

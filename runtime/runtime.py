@@ -7,23 +7,26 @@ while litellm imports in a worker thread; LLM calls wait until it is ready.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
 from agentops.runtime.config import SIMULATOR_API_BASE, Settings
-from agentops.runtime.errors import ConfigError
+from agentops.runtime.errors import ConfigError, describe_validation
 from agentops.runtime.events import EventBus
+from agentops.runtime.flags import Flags
 from agentops.runtime.llm import LLMClient, Route
 from agentops.runtime.logs import get_logger
 from agentops.runtime.pool import WorkerPool
 from agentops.runtime.pricing import PriceBook
+from agentops.runtime.prompts import PromptRegistry
 from agentops.runtime.provider import Deployment, load_litellm_async
-from agentops.runtime.registry import Registry, default_registry
+from agentops.runtime.registry import Registry, default_registry, import_agent_modules
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.simulator import Simulator
 from agentops.runtime.tasks import TaskRunner
@@ -58,6 +61,7 @@ class CircuitStatus:
 
 LIVE_KEYS = frozenset(
     {"retry", "circuit", "gate", "log", "runtime.max_steps", "runtime.tool_timeout_s", "workers.poll_s"}
+    | {"prompts.evaluate_every_s"}
     | {"api.rate_per_min", "api.rate_burst", "api.drain_grace_s"}
 )
 """Configuration a running runtime takes on at a reload (a whole section, or one key)."""
@@ -117,6 +121,11 @@ class Runtime:
         self._load_error: BaseException | None = None
         self._deployments: dict[str, Deployment] = {}
         self._tasks: TaskRunner | None = None
+        self.prompts: PromptRegistry | None = None
+        """Prompt versions, labels and rollouts (after :meth:`start`)."""
+        self.flags: Flags | None = None
+        """Feature flags (after :meth:`start`)."""
+        self._rollouts: asyncio.Task[None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         """This process's identity on the queue's leases."""
 
@@ -126,11 +135,7 @@ class Runtime:
         """Open the store, start the simulator if configured, and begin loading providers
         (unless ``load_providers`` is false: then call :meth:`load_providers` later)."""
         s = self.settings
-        for module in s.runtime.agent_modules:
-            try:
-                importlib.import_module(module)
-            except ImportError as exc:
-                raise ConfigError(f"runtime.agent_modules: cannot import {module!r}: {exc}") from None
+        import_agent_modules(s.runtime.agent_modules)
         try:
             self.registry.check()
         except ValueError as exc:
@@ -147,7 +152,16 @@ class Runtime:
         self._deployments = self._build_deployments()
         for name in self._deployments:
             self.breakers[name] = CircuitBreaker(name, **s.circuit.model_dump(), listener=self._on_transition)
+        self.prompts = PromptRegistry(self.store, self.bus, s, self.registry)
+        self.flags = Flags(self.store, self.bus, s.flags)
+        try:
+            await self.prompts.load()
+        except ConfigError:
+            await self.store.close()
+            raise
+        await self.flags.load()
         self._tasks = TaskRunner(s, self.registry, self.store, self.bus, self.wait_ready, self.owner)
+        self._tasks.prompts, self._tasks.flags = self.prompts, self.flags
         if self._with_workers:
             w = s.workers
             self.pool = WorkerPool(
@@ -158,8 +172,20 @@ class Runtime:
                 journal_retention_s=w.journal_retention_h * 3600,
             )
             await self.pool.start()
+            self._rollouts = asyncio.get_running_loop().create_task(self._watch_rollouts(), name="agentops-rollouts")
         if load_providers:
             self.load_providers()
+
+    async def _watch_rollouts(self) -> None:
+        """Evaluate canaries and shadows, and pick up prompt and flag changes made by other processes."""
+        assert self.prompts is not None and self.flags is not None
+        while True:
+            try:
+                await self.prompts.evaluate()
+                await self.flags.refresh()
+            except Exception as exc:  # noqa: BLE001 - keep watching
+                log.error("rollout evaluation failed", error=str(exc))
+            await asyncio.sleep(self.settings.prompts.evaluate_every_s)
 
     def load_providers(self) -> None:
         """Begin importing litellm and building the call path, in a thread (once)."""
@@ -174,6 +200,11 @@ class Runtime:
         interrupted = 0
         if self.pool is not None:
             interrupted = await self.pool.stop(grace_s)
+        if self._rollouts is not None:
+            self._rollouts.cancel()
+            await asyncio.gather(self._rollouts, return_exceptions=True)
+        if self.prompts is not None:
+            await self.prompts.close()
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
         if self.simulator is not None:
@@ -201,7 +232,10 @@ class Runtime:
                 merged[section][name] = fresh[section][name]
             else:
                 merged[section] = fresh[section]
-        settings = Settings.model_validate(merged)
+        try:
+            settings = Settings.model_validate(merged)
+        except ValidationError as exc:
+            raise ConfigError(f"reload refused: {describe_validation(exc)}") from None
         self.settings = settings
         if self._tasks is not None:
             self._tasks.settings = settings

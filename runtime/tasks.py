@@ -22,8 +22,10 @@ from agentops.runtime.context import Context, TaskServices
 from agentops.runtime.errors import AgentOpsError, TaskInputError, describe_validation
 from agentops.runtime.escalation import TaskParked
 from agentops.runtime.events import EventBus
+from agentops.runtime.flags import Flags
 from agentops.runtime.llm import LLMClient
 from agentops.runtime.logs import bound_task, get_logger
+from agentops.runtime.prompts import PromptRegistry
 from agentops.runtime.registry import AgentSpec, Registry
 from agentops.runtime.tracing import Tracer, new_trace_id
 from agentops.store import EscalationStore, Journal, Store, TaskQueue, TaskRecord
@@ -49,6 +51,8 @@ class TaskRunner:
         self.registry = registry
         self.store = store
         self.bus = bus
+        self.prompts: PromptRegistry | None = None
+        self.flags: Flags | None = None
         self.queue = TaskQueue(store)
         self.journal = Journal(store)
         self.escalations = EscalationStore(store)
@@ -173,6 +177,8 @@ class TaskRunner:
             s.gate.max_repairs,
             s.runtime.tool_timeout_s,
             s.runtime.default_route,
+            self.prompts,
+            self.flags,
         )
         span = self._tracer.start(
             f"task {task.agent}",

@@ -3,6 +3,15 @@
 from agentops.store.escalations import AlreadyDecidedError, EscalationStore, NoSuchEscalationError
 from agentops.store.journal import Journal
 from agentops.store.migrate import available_migrations, migrate
+from agentops.store.prompts import (
+    FlagRow,
+    PromptLabelRecord,
+    PromptStore,
+    PromptVersionRecord,
+    RolloutRecord,
+    ShadowSummary,
+    VersionStats,
+)
 from agentops.store.queue import FINAL_STATUSES, TaskQueue
 from agentops.store.records import (
     AuditRecord,
@@ -28,17 +37,24 @@ __all__ = [
     "CostRow",
     "EscalationRecord",
     "EscalationStore",
+    "FlagRow",
     "Journal",
     "JournalEntry",
     "LLMCallRecord",
     "LedgerRecord",
     "NoSuchEscalationError",
+    "PromptLabelRecord",
+    "PromptStore",
+    "PromptVersionRecord",
+    "RolloutRecord",
+    "ShadowSummary",
     "SpanRecord",
     "Statement",
     "Store",
     "TaskQueue",
     "TaskRecord",
     "ToolCallRecord",
+    "VersionStats",
     "Writer",
     "available_migrations",
     "migrate",

@@ -181,17 +181,20 @@ class TaskQueue:
 
         return await self.store.writer.transact(tx)
 
-    async def hand_back(self, task_id: str, owner: str) -> bool:
-        """Requeue a task this process stopped on purpose (a drain), at once and without
-        counting the attempt; it resumes from its journal. False if the lease was not ours."""
+    async def hand_back(self, owner_prefix: str) -> list[str]:
+        """Requeue every running task leased by owners starting with ``owner_prefix`` (this process's
+        workers, stopped on purpose: a drain), at once and without counting the attempt; they resume
+        from their journals. Returns their ids."""
 
-        def tx(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
+        def tx(conn: sqlite3.Connection) -> list[str]:
+            with _cursor(
+                conn,
                 "UPDATE tasks SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
-                " lease_expires_at = NULL, available_at = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
-                (time.time(), task_id, owner),
-            )
-            return cur.rowcount == 1
+                " lease_expires_at = NULL, available_at = ? WHERE status = 'running'"
+                " AND substr(lease_owner, 1, ?) = ? RETURNING id",
+                (time.time(), len(owner_prefix), owner_prefix),
+            ) as cur:
+                return [str(r[0]) for r in cur.fetchall()]
 
         return await self.store.writer.transact(tx)
 

@@ -94,6 +94,11 @@ class LLMCallRecord:
     created_at: float
     error_type: str | None = None
     error: str | None = None
+    prompt: str | None = None
+    """The prompt file the call rendered (``ctx.llm(prompt=...)``), if any."""
+    prompt_version: int | None = None
+    gate_failed: bool = False
+    """The reply failed its validation gate (a repair followed, or the step failed)."""
 
 
 @dataclass
@@ -129,6 +134,8 @@ class LedgerRecord:
     agent: str | None = None
     user_id: str | None = None
     session_id: str | None = None
+    prompt: str | None = None
+    """``name@vN`` of the prompt version the call rendered, if any."""
 
 
 @dataclass

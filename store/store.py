@@ -30,7 +30,14 @@ from agentops.store.writer import Statement, Writer
 
 __all__ = ["COST_DIMENSIONS", "CallBucket", "CallTotals", "Store"]
 
-COST_DIMENSIONS = {"agent": "agent", "user": "user_id", "model": "model", "deployment": "deployment", "task": "task_id"}
+COST_DIMENSIONS = {
+    "agent": "agent",
+    "user": "user_id",
+    "model": "model",
+    "deployment": "deployment",
+    "task": "task_id",
+    "prompt": "prompt",
+}
 """Ways to group the ledger, and the column each one reads."""
 
 
@@ -164,7 +171,8 @@ class Store:
             (
                 "INSERT OR REPLACE INTO llm_calls (span_id, task_id, trace_id, route, model, deployment, status,"
                 " attempts, retries, fallbacks, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,"
-                " error_type, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_type, error, created_at, prompt, prompt_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     call.span_id,
                     call.task_id,
@@ -184,6 +192,8 @@ class Store:
                     call.error_type,
                     call.error,
                     call.created_at,
+                    call.prompt,
+                    call.prompt_version,
                 ),
             )
         ]
@@ -191,8 +201,8 @@ class Store:
             statements.append(
                 (
                     "INSERT OR IGNORE INTO ledger (span_id, task_id, agent, user_id, session_id, model, deployment,"
-                    " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at, prompt)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         ledger.span_id,
                         ledger.task_id,
@@ -207,10 +217,15 @@ class Store:
                         ledger.cost_usd,
                         int(ledger.priced),
                         ledger.created_at,
+                        ledger.prompt,
                     ),
                 )
             )
         await self.writer.write(*statements)
+
+    async def mark_gate_failed(self, span_id: str) -> None:
+        """Record that an LLM call's reply failed its validation gate (per-prompt-version figures count it)."""
+        await self.writer.write(("UPDATE llm_calls SET gate_failed = 1 WHERE span_id = ?", (span_id,)))
 
     async def record_tool_call(self, call: ToolCallRecord) -> None:
         """Record a finished tool call (durable)."""

@@ -17,14 +17,22 @@ from agentops.console.widgets import StatusBar
 if TYPE_CHECKING:
     from agentops.runtime import Control
 
-__all__ = ["ConsoleScreen", "is_link_error"]
+__all__ = ["ConsoleScreen", "is_link_error", "is_refusal"]
 
 
 def is_link_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is a remote control's request failing (the server is unreachable or refused)."""
+    """Whether ``exc`` is a remote control's request failing for a while: the server is unreachable,
+    failing (5xx) or asking us to slow down (429). The next poll retries."""
     from agentops.runtime.errors import RemoteError  # loaded by now: a control exists
 
-    return isinstance(exc, RemoteError)
+    return isinstance(exc, RemoteError) and (exc.status is None or exc.status >= 500 or exc.status == 429)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server refusing one request (403, 404, ...): worth telling, not fatal."""
+    from agentops.runtime.errors import RemoteError
+
+    return isinstance(exc, RemoteError) and not is_link_error(exc)
 
 
 class ConsoleScreen(Screen[None]):
@@ -75,10 +83,13 @@ class ConsoleScreen(Screen[None]):
             try:
                 await work()
             except Exception as exc:
-                if not is_link_error(exc):
-                    raise
                 app: Any = self.app
-                app.link_lost(exc)
+                if is_link_error(exc):
+                    app.link_lost(exc)
+                elif is_refusal(exc):
+                    app.notify(str(exc), title="the server refused", severity="error", markup=False)
+                else:
+                    raise
 
         self.run_worker(guarded, group=group, exclusive=exclusive)
 

@@ -12,10 +12,6 @@ from agentops.runtime.registry import agent, tool
 
 __all__ = ["REFUND_APPROVAL_USD", "InvoiceQuery", "KBQuery", "RefundRequest", "Ticket", "Triage", "triage"]
 
-CLASSIFY = (
-    "You triage customer support tickets. Classify the ticket as billing, technical or account, "
-    "rate its urgency, and summarise it in one sentence. Reply with JSON only."
-)
 HANDLERS = {
     "billing": "You resolve billing questions. Use the invoice data given; be exact about amounts.",
     "technical": "You solve technical problems. Search the knowledge base before answering.",
@@ -120,7 +116,7 @@ async def _refund(ctx: Context, ticket: Ticket, invoice: dict[str, Any]) -> str:
 @agent(tools=["lookup_invoice", "search_kb", "issue_refund"], max_steps=8)
 async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     """Classify a support ticket and answer it with the handler for its category."""
-    verdict = (await ctx.llm(ticket.text, system=CLASSIFY, output=Triage, name="classify", temperature=0)).output
+    verdict = (await ctx.llm("triage.classify", {"text": ticket.text}, output=Triage, name="classify")).output
     assert verdict is not None
     handler = HANDLERS[verdict.category]
     if verdict.category == "billing":

@@ -17,18 +17,19 @@ longer kept (then it reloads).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request, status
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from agentops.runtime.api.auth import Principal, TokenSet, role_allows
 from agentops.runtime.api.metrics import RuntimeMetrics
-from agentops.runtime.config import ApiSettings
+from agentops.runtime.config import ApiSettings, FlagRule, FlagValue
 from agentops.runtime.control import BudgetStatus, LocalControl, RuntimeStatus
 from agentops.runtime.errors import (
     AgentOpsError,
@@ -39,7 +40,10 @@ from agentops.runtime.errors import (
     TaskInputError,
     UnknownAgentError,
 )
-from agentops.runtime.events import Event, Subscription, _matches
+from agentops.runtime.events import Event, Subscription
+from agentops.runtime.flags import FlagStatus
+from agentops.runtime.logs import get_logger
+from agentops.runtime.prompts import PromptSummary, PromptVersionInfo, RolloutInfo
 from agentops.runtime.ratelimit import TokenBucket
 from agentops.runtime.runtime import CircuitStatus, Reload, Runtime
 from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
@@ -47,8 +51,11 @@ from agentops.store.store import CallBucket, CallTotals
 
 __all__ = ["ApiState", "create_app"]
 
+log = get_logger("agentops.api")
+
 API_VIA = "api"
-COST_DIMENSIONS = ("agent", "model", "user", "deployment", "task")
+MAX_STREAMS_PER_TOKEN = 4
+"""Live event streams one token may hold open at once."""
 ERROR_STATUS: dict[type[AgentOpsError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
@@ -91,6 +98,27 @@ class DecisionRequest(_Strict):
     """A note; for ``deny``, the reason the agent receives (required)."""
 
 
+class PromptActionRequest(_Strict):
+    """An operator's action on a prompt."""
+
+    action: Literal["promote", "rollback", "canary.start", "canary.stop", "shadow.start", "shadow.stop"]
+    version: int | None = Field(None, ge=1, description="the version to promote, canary or shadow")
+
+
+class FlagChange(_Strict):
+    """Keys of a flag to change live (the others keep their values)."""
+
+    enabled: bool | None = None
+    killed: bool | None = None
+    rollout: float | None = Field(None, ge=0, le=100)
+    default: FlagValue | None = None
+    value: FlagValue | None = None
+    variants: dict[str, float] | None = None
+    unit: Literal["user", "task"] | None = None
+    rules: list[FlagRule] | None = None
+    description: str | None = Field(None, max_length=1000)
+
+
 class CancelResponse(BaseModel):
     """``cancelled``, ``cancelling`` (running: stops at its next step) or the final status it already had."""
 
@@ -120,7 +148,7 @@ class ApiState:
         runtime: Runtime,
         tokens: TokenSet,
         settings: ApiSettings,
-        reload: Callable[[], Awaitable[Reload]] | None = None,
+        reload: Callable[[str, str], Awaitable[Reload]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.control = LocalControl.of(runtime)
@@ -130,8 +158,8 @@ class ApiState:
         self.reload = reload
         self.draining = False
         self._buckets: dict[str, TokenBucket] = {}
-        self.streams: set[Subscription] = set()
-        """The open event streams' subscriptions (closed on drain, which ends the streams)."""
+        self.streams: dict[Subscription, str] = {}
+        """The open event streams' subscriptions and their tokens (closed on drain, which ends them)."""
 
     def close_streams(self) -> None:
         """End every live event stream (clients reconnect, to this server or its successor)."""
@@ -163,12 +191,15 @@ def _state(request: Request) -> ApiState:
     return state
 
 
-def _principal(needed: str) -> Callable[..., Principal]:
-    def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+def _principal(needed: str) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        # async: runs on the event loop (a plain def would run in a thread pool, racing the buckets)
         st = _state(request)
         scheme, _, secret = (authorization or "").partition(" ")
         principal = st.tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" and secret else None
         if principal is None:
+            client = request.client.host if request.client else "?"
+            log.warning("refused a request without a valid token", client=client, path=request.url.path)
             raise _Refused(401, "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
         wait = st.bucket(principal.name).try_take()
         if wait > 0:
@@ -188,6 +219,17 @@ Viewer = Annotated[Principal, Depends(_principal("viewer"))]
 Operator = Annotated[Principal, Depends(_principal("operator"))]
 Admin = Annotated[Principal, Depends(_principal("admin"))]
 TaskId = Annotated[str, StringConstraints(max_length=64)]
+async def _stream_slot(request: Request, who: Viewer) -> Principal:
+    """A viewer may open one more event stream (refused before the stream's response starts)."""
+    state = _state(request)
+    if state.draining:
+        raise _Refused(503, "the server is draining; reconnect to its successor", {"Retry-After": "1"})
+    if sum(1 for name in state.streams.values() if name == who.name) >= MAX_STREAMS_PER_TOKEN:
+        raise _Refused(429, f"token {who.name!r} already holds {MAX_STREAMS_PER_TOKEN} event streams")
+    return who
+
+
+StreamSlot = Annotated[Principal, Depends(_stream_slot)]
 Since = Annotated[float, Query(ge=0, allow_inf_nan=False, description="Unix time")]
 Limit = Annotated[int, Query(ge=1, le=5000)]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -205,6 +247,8 @@ def create_app(state: ApiState) -> FastAPI:
         description=__doc__,
         max_body_size=state.settings.max_body_bytes,
         responses=ERRORS,
+        docs_url=None,  # no interactive pages on a server; the schema stays at /openapi.json
+        redoc_url=None,
     )
     app.state.api = state
 
@@ -342,10 +386,10 @@ def create_app(state: ApiState) -> FastAPI:
         """Operator actions, newest first."""
         return await state.control.audit_log(limit=limit)
 
-    @app.get("/v1/events", response_class=EventSourceResponse)
+    @app.get("/v1/events", response_class=EventSourceResponse, responses={503: {"model": ErrorBody}})
     async def events(
         request: Request,
-        _who: Viewer,
+        who: StreamSlot,
         kinds: Annotated[str | None, Query(max_length=1000, description="comma-separated kinds or prefixes")] = None,
         last_event_id: Annotated[str | None, Header(max_length=100)] = None,
     ) -> AsyncIterator[ServerSentEvent]:
@@ -353,19 +397,19 @@ def create_app(state: ApiState) -> FastAPI:
         bus = state.runtime.bus
         wanted = frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
         sub = bus.subscribe(20_000, kinds=wanted)
-        state.streams.add(sub)
+        state.streams[sub] = who.name
         try:
-            backlog = _resume(bus.epoch, last_event_id, bus.since)
-            resumed = backlog is not None and last_event_id is not None
-            position = int(last_event_id.partition(":")[2]) if resumed and last_event_id else bus.last_seq
+            after = _position(bus.epoch, last_event_id)
+            backlog = [] if last_event_id is None else (bus.since(after, wanted) if after is not None else None)
+            resumed = backlog is not None and after is not None
+            position = after if after is not None and backlog is not None else bus.last_seq
             yield ServerSentEvent(
                 event="stream.open" if backlog is not None else "stream.reset",
                 id=f"{bus.epoch}:{position}",
                 data={"epoch": bus.epoch, "resumed": resumed},
             )
             for e in backlog or []:
-                if wanted is None or _matches(e.kind, wanted):
-                    yield _sse(bus.epoch, e)
+                yield _sse(bus.epoch, e)
             dropped = 0
             async for e in sub:
                 if sub.dropped != dropped:  # this client fell behind: it must reload
@@ -378,13 +422,48 @@ def create_app(state: ApiState) -> FastAPI:
                     break
         finally:
             sub.close()
-            state.streams.discard(sub)
+            state.streams.pop(sub, None)
+
+    @app.get("/v1/prompts")
+    async def prompts(_who: Viewer) -> list[PromptSummary]:
+        """Every prompt: versions, labels, the running canary and shadow."""
+        return await state.control.prompts()
+
+    @app.get("/v1/prompts/{name}/versions", responses={404: {"model": ErrorBody}})
+    async def prompt_versions(_who: Viewer, name: str, since: Since = 0.0) -> list[PromptVersionInfo]:
+        """A prompt's versions, newest first, with calls, error and validation-failure rates, P95, cost per
+        call and judge score since ``since``, and each version's content (for diffs)."""
+        return await state.control.prompt_versions(name, since=since)
+
+    @app.get("/v1/rollouts")
+    async def rollouts(_who: Viewer, prompt: Annotated[str | None, Query(max_length=200)] = None) -> list[RolloutInfo]:
+        """Canaries and shadows, newest first."""
+        return await state.control.rollouts(prompt)
+
+    @app.get("/v1/flags")
+    async def flags(_who: Viewer) -> list[FlagStatus]:
+        """Every flag, its definition and evaluations per minute by value."""
+        return await state.control.flags()
 
     # -- changes --------------------------------------------------------------------------
 
     @app.post(
+        "/v1/prompts/{name}/actions",
+        responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    )
+    async def prompt_action(who: Operator, name: str, body: PromptActionRequest) -> PromptSummary:
+        """Promote, roll back, start or stop a canary or a shadow (audited)."""
+        return await state.control.prompt_action(name, body.action, version=body.version, actor=who.name, via=API_VIA)
+
+    @app.patch("/v1/flags/{name}", responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+    async def set_flag(who: Operator, name: str, body: FlagChange) -> FlagStatus:
+        """Change a flag live: toggle, kill, rollout percentage, variants, rules (audited)."""
+        changes = body.model_dump(exclude_none=True, mode="json")
+        return await state.control.set_flag(name, changes, actor=who.name, via=API_VIA)
+
+    @app.post(
         "/v1/tasks",
-        status_code=status.HTTP_201_CREATED,
+        status_code=201,
         responses={200: {"model": SubmitResponse}, 422: {"model": ErrorBody}},
     )
     async def submit(who: Operator, body: SubmitRequest) -> JSONResponse:
@@ -423,21 +502,19 @@ def create_app(state: ApiState) -> FastAPI:
         """Re-read the configuration file and apply what can change live (as SIGHUP does)."""
         if state.reload is None:
             raise _Refused(409, "this server was started without a configuration file to reload")
-        result = await state.reload()
-        await state.control.record_action(who.name, API_VIA, "config.reload", "config", asdict(result))
-        return asdict(result)
+        return asdict(await state.reload(who.name, API_VIA))
 
     return app
 
 
-def _resume(epoch: str, last_event_id: str | None, since: Callable[[int], list[Event] | None]) -> list[Event] | None:
-    """The events a resuming client missed: [] for a fresh client, None when it must reload."""
+def _position(epoch: str, last_event_id: str | None) -> int | None:
+    """The seq a resuming client saw last; None if there is none, or it is from another process."""
     if not last_event_id:
-        return []
+        return None
     their_epoch, _, seq = last_event_id.partition(":")
-    if their_epoch != epoch or not seq.isdigit():
-        return None  # another process (a restart) or a malformed id
-    return since(int(seq))
+    if their_epoch != epoch or not re.fullmatch(r"[0-9]{1,18}", seq):
+        return None  # another process (a restart) or a malformed id: the client must reload
+    return int(seq)
 
 
 def _sse(epoch: str, e: Event) -> ServerSentEvent:

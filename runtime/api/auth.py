@@ -18,6 +18,7 @@ import ipaddress
 import os
 import re
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ __all__ = [
     "is_loopback",
     "local_token_file",
     "make_local_token",
+    "read_local_token",
     "role_allows",
 ]
 
@@ -120,16 +122,31 @@ class TokenSet:
         return found
 
 
-def make_local_token(path: Path) -> str:
-    """Create (or reuse) the local admin token file, readable by this user only."""
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-        if len(token) >= MIN_SECRET:
-            return token
+def make_local_token(path: Path, url: str) -> str:
+    """Write a fresh local admin token for the server at ``url`` (this user only, mode 600).
+
+    The file holds the token and the URL it is for; a client uses it only for that URL.
+    It is written to a new file (never through a symlink) and renamed into place.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(token + "\n")
-    os.chmod(path, 0o600)
+        f.write(f"{token}\n{url}\n")
+    os.replace(tmp, path)
     return token
+
+
+def read_local_token(path: Path, url: str) -> str | None:
+    """The local admin token if the file is ours, private, and for ``url``; else None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    lines = path.read_text(encoding="utf-8").split()
+    if len(lines) != 2 or lines[1].rstrip("/") != url.rstrip("/"):
+        return None
+    return lines[0]

@@ -15,10 +15,12 @@ import contextlib
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 from agentops.runtime.events import Event, Subscription
+from agentops.runtime.logs import get_logger
 from agentops.runtime.runtime import Runtime
 
 __all__ = ["RuntimeMetrics"]
 
+log = get_logger("agentops.metrics")
 disable_created_metrics()  # type: ignore[no-untyped-call] # no *_created series: they double the output and dashboards ignore them
 
 CIRCUIT_STATES = ("closed", "open", "half_open")
@@ -80,7 +82,10 @@ class RuntimeMetrics:
     async def _consume(self) -> None:
         assert self._sub is not None
         async for event in self._sub:
-            self.count(event)
+            try:
+                self.count(event)
+            except Exception as exc:  # noqa: BLE001 - one odd event must not stop the counting
+                log.warning("metrics could not count an event", kind=event.kind, error=str(exc))
 
     def count(self, event: Event) -> None:
         """Add one event's figures."""

@@ -17,6 +17,7 @@ import contextlib
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import uvicorn
@@ -51,21 +52,20 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise ConfigError(f"api.host/api.port: cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 
-def _tokens(settings: Settings, host: str) -> tuple[TokenSet, str]:
+def _tokens(host: str) -> TokenSet | None:
+    """The configured tokens; None means "make a local admin token" (loopback only)."""
     tokens = TokenSet.from_env()
     if tokens:
-        return tokens, f"{len(tokens)} token(s) from ${TOKENS_ENV}"
+        return tokens
     if not is_loopback(host):
         raise ConfigError(
             f"api.host is {host!r}, not a loopback address: refusing to serve without tokens; "
             f"set ${TOKENS_ENV} (name:role:secret, ...) first"
         )
-    path = local_token_file(settings.store.path)
-    return TokenSet([("local", "admin", make_local_token(path))]), f"local admin token in {path} (mode 600)"
+    return None
 
 
 async def serve(
@@ -88,8 +88,26 @@ async def serve(
     api = settings.api
     host = host or api.host
     port = api.port if port is None else port
-    tokens, token_note = _tokens(settings, host)
+    tokens = _tokens(host)
     sock = _bind(host, port)
+    tls = {"ssl_certfile": str(api.tls_certfile), "ssl_keyfile": str(api.tls_keyfile)} if api.tls_certfile else {}
+    url = f"{'https' if tls else 'http'}://{_url_host(host)}:{sock.getsockname()[1]}"
+    if tokens is None:
+        path = local_token_file(settings.store.path)
+        try:
+            tokens = TokenSet([("local", "admin", make_local_token(path, url))])
+        except (OSError, ConfigError) as exc:
+            sock.close()
+            raise ConfigError(f"{path}: cannot keep the local admin token there: {exc}") from None
+        token_note = f"local admin token for {url} in {path} (mode 600)"
+    else:
+        token_note = f"{len(tokens)} token(s) from ${TOKENS_ENV}"
+    if not tls and not is_loopback(host):
+        log.warning(
+            "serving plain HTTP on a non-loopback address: tokens cross the network in clear text; "
+            "set api.tls_certfile/api.tls_keyfile or put a TLS-terminating proxy in front",
+            host=host,
+        )
     runtime = Runtime(settings, workers=True, event_history=api.event_history)
     try:
         await runtime.start(load_providers=False)  # litellm's import would slow the server's start
@@ -97,14 +115,14 @@ async def serve(
         sock.close()
         raise
 
-    async def reload() -> Reload:
+    async def reload(actor: str, via: str) -> Reload:
         result = runtime.reload(load_settings(config_path))
         state.set_rates(runtime.settings.api)
+        await state.control.record_action(actor, via, "config.reload", "config", asdict(result))
         return result
 
     state = ApiState(runtime, tokens, api, reload)
     state.metrics.start()
-    tls = {"ssl_certfile": str(api.tls_certfile), "ssl_keyfile": str(api.tls_keyfile)} if api.tls_certfile else {}
     server = _Server(
         uvicorn.Config(
             create_app(state),
@@ -113,6 +131,7 @@ async def serve(
             lifespan="off",
             timeout_graceful_shutdown=5,
             server_header=False,
+            limit_concurrency=api.max_connections,
             **tls,  # type: ignore[arg-type]
         )
     )
@@ -120,7 +139,14 @@ async def serve(
     stop = stop or asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload_on_signal(reload)))
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(_reload_on_signal(reload))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
     serving = loop.create_task(server.serve(sockets=[sock]), name="agentops-http")
     try:
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers a flag, not an event
@@ -128,7 +154,6 @@ async def serve(
         if serving.done():
             serving.result()  # raises what stopped it
             raise ConfigError(f"the control API on {host}:{port} stopped at start")
-        url = f"{'https' if tls else 'http'}://{_url_host(host)}:{sock.getsockname()[1]}"
         announce(
             f"agentops serve: control API on {url} ({token_note}); "
             f"{settings.workers.concurrency} workers on {settings.store.path}; SIGTERM drains"
@@ -136,7 +161,12 @@ async def serve(
         runtime.load_providers()  # now, in a thread; /readyz says 503 until it is done
         if on_listening is not None:
             on_listening(url, runtime)
-        await stop.wait()
+        stopping = loop.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():  # the HTTP server died: do not run workers without an API
+            stopping.cancel()
+            serving.result()
+            raise ConfigError("the control API stopped unexpectedly")
         announce(f"agentops serve: draining (running tasks get {runtime.settings.api.drain_grace_s:g}s)")
         state.draining = True
         interrupted = await runtime.pool.stop(runtime.settings.api.drain_grace_s) if runtime.pool else 0
@@ -162,10 +192,10 @@ async def serve(
         sock.close()
 
 
-async def _reload_on_signal(reload: Callable[[], Awaitable[Reload]]) -> None:
+async def _reload_on_signal(reload: Callable[[str, str], Awaitable[Reload]]) -> None:
     try:
-        await reload()
-    except ConfigError as exc:
+        await reload("signal", "runtime")
+    except Exception as exc:  # noqa: BLE001 - a bad file must not take the server down
         log.error("configuration reload refused; the running configuration is kept", error=str(exc))
 
 

@@ -180,7 +180,7 @@ async def test_remote_control_drives_an_escalation_to_the_end_over_the_event_str
         await RemoteControl.connect(s.url, "wrong-token-0123456789")
 
 
-async def _read_events(client: httpx.AsyncClient, headers: dict[str, str], count: int) -> list[tuple[str, str, Any]]:
+async def _read_events(client: httpx.AsyncClient, headers: dict[str, Any], count: int) -> list[tuple[str, str, Any]]:
     """The first ``count`` events of a stream as (event, id, data)."""
     out: list[tuple[str, str, Any]] = []
     async with aconnect_sse(client, "GET", "/v1/events", headers=headers) as source:
@@ -252,3 +252,34 @@ async def test_refuses_a_public_address_without_tokens(make_settings, monkeypatc
     monkeypatch.delenv("AGENTOPS_TOKENS", raising=False)
     with pytest.raises(ConfigError, match="not a loopback address: refusing to serve without tokens"):
         await serve(make_settings(api={"port": 0}), host="0.0.0.0", announce=lambda line: None)
+
+
+async def test_event_streams_are_capped_per_token_and_bad_resume_ids_mean_reload(serve_with):
+    s = await serve_with()
+    async with s.client(VIEWER) as viewer:
+        superscript_two = f"{s.runtime.bus.epoch}:".encode() + b"\xb2"  # isdigit() says yes, int() says no
+        odd = await asyncio.wait_for(_read_events(viewer, {"Last-Event-ID": superscript_two}, 1), 10)
+        assert odd[0][0] == "stream.reset"  # a malformed id is a reload, not a crash
+        streams = [asyncio.create_task(_read_events(viewer, {}, 10**6)) for _ in range(4)]
+        for _ in range(100):
+            if len(s.runtime.bus._subs) >= 5:  # four streams and the metrics
+                break
+            await asyncio.sleep(0.05)
+        fifth = await viewer.get("/v1/events")
+        assert fifth.status_code == 429 and "already holds 4 event streams" in fifth.json()["detail"]
+        for t in streams:
+            t.cancel()
+        await asyncio.gather(*streams, return_exceptions=True)
+
+
+async def test_ids_are_escaped_into_paths(serve_with):
+    s = await serve_with()
+    remote = await RemoteControl.connect(s.url, OPERATOR)
+    try:
+        task, _ = await remote.submit("drafting", {"topic": "x"}, actor="x")
+        # Unescaped, "../../tasks/<id>/cancel" would turn a decision into a cancel.
+        with pytest.raises((NotFoundError, RemoteError)):  # no such escalation (or route): a 404
+            await remote.decide(f"e/../../tasks/{task.id}/cancel", "approve", actor="x")
+        assert (await remote.get_task(task.id)).status != "cancelled"
+    finally:
+        await remote.close()

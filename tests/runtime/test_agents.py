@@ -32,6 +32,7 @@ async def until(rt: Runtime, task_id: str, status: str) -> object:
 async def test_a_large_refund_waits_for_approval(make_settings):
     rt = Runtime(settings(make_settings), workers=True)
     await rt.start()
+    await rt.wait_ready()  # litellm's import can take longer than the polls below on a busy machine
     try:
         # c-0001's invoice is $141.07, above the $100 approval threshold.
         task, _ = await rt.submit("triage", {"text": "Please refund my last invoice", "customer_id": "c-0001"})

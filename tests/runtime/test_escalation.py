@@ -266,3 +266,27 @@ async def test_a_queued_task_for_an_agent_this_process_lacks_fails_cleanly(make_
         assert done.error_type == "UnknownAgentError" and "no agent named 'elsewhere'" in done.error
     finally:
         await rt.stop()
+
+
+async def test_a_drain_hands_back_a_claim_its_worker_never_saw(make_settings):
+    """A claim whose commit lands as the pool stops (its worker already cancelled) is requeued by owner."""
+    from agentops.runtime import Runtime
+
+    rt = Runtime(make_settings(workers={"concurrency": 1, "poll_s": 30}), workers=True)
+    await rt.start()
+    try:
+        await asyncio.sleep(0.2)  # the idle worker is waiting for a wake-up, which this submit does not send
+        task, _ = await rt.tasks.queue.submit("drafting", {"topic": "x"}, trace_id="t" * 32)
+        (claimed,) = await rt.tasks.queue.claim(f"{rt.owner}:w7", 30.0)  # as if worker 7 claimed it
+        assert claimed.id == task.id and claimed.attempts == 1
+    finally:
+        handed = await rt.stop(grace_s=0)
+    assert handed == 1
+    from agentops.store import Store
+
+    store = await Store.open(rt.settings.store.path)
+    try:
+        again = await store.get_task(task.id)
+    finally:
+        await store.close()
+    assert again.status == "queued" and again.attempts == 0 and again.lease_owner is None
