@@ -219,6 +219,8 @@ Viewer = Annotated[Principal, Depends(_principal("viewer"))]
 Operator = Annotated[Principal, Depends(_principal("operator"))]
 Admin = Annotated[Principal, Depends(_principal("admin"))]
 TaskId = Annotated[str, StringConstraints(max_length=64)]
+
+
 async def _stream_slot(request: Request, who: Viewer) -> Principal:
     """A viewer may open one more event stream (refused before the stream's response starts)."""
     state = _state(request)
