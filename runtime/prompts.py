@@ -56,6 +56,7 @@ log = get_logger("agentops.prompts")
 
 FILE_KEYS = {"agent", "route", "output", "tools", "system", "template", "params", "canary", "shadow", "description"}
 CANARY_KEYS = {"stages", "min_calls", "max_error_rate_increase", "max_gate_failure_increase", "max_p95_ratio"}
+RESERVED_PARAMS = {"route", "tools", "output", "messages", "model", "response_format", "template", "system"}
 SHADOW_KEYS = {"sample", "max_cost_usd", "alert_below", "min_judged"}
 
 
@@ -98,6 +99,12 @@ class PromptFile:
             raise ConfigError(f"{path}: tools: must be a list of tool names")
         if not isinstance(data.get("params", {}), dict):
             raise ConfigError(f"{path}: [params]: must be a table")
+        reserved = set(data.get("params", {})) & RESERVED_PARAMS
+        if reserved:
+            raise ConfigError(
+                f"{path}: [params]: {', '.join(sorted(reserved))} cannot be a provider parameter; "
+                "put route, tools and output at the top of the file, before [params]"
+            )
         _compile(data["template"], path)
         if "output" in data:
             _import_output(str(data["output"]), path)
@@ -209,7 +216,12 @@ class PromptRegistry:
         """Run shadow work in the background (cancelled at :meth:`close`)."""
         task = asyncio.get_running_loop().create_task(work, name="agentops-shadow")
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("shadow run failed", error=f"{type(task.exception()).__name__}: {task.exception()}")
 
     async def close(self) -> None:
         """Cancel shadow work still running."""

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from agentops.runtime import ConfigError, ConflictError, NotFoundError, RemoteError, Runtime, Settings
+from agentops.runtime import ConfigError, ConflictError, DecisionError, NotFoundError, RemoteError, Runtime, Settings
 from agentops.runtime.api.server import serve
 from agentops.runtime.remote import RemoteControl
 
@@ -283,3 +283,35 @@ async def test_ids_are_escaped_into_paths(serve_with):
         assert (await remote.get_task(task.id)).status != "cancelled"
     finally:
         await remote.close()
+
+
+async def test_prompts_and_flags_over_the_api(serve_with, tmp_path: Path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    builtin = (Path(__file__).parents[2] / "runtime/agents/prompts/triage.classify.toml").read_text()
+    (prompts / "triage.classify.toml").write_text(builtin.replace("one sentence", "two sentences"))
+    s = await serve_with(prompts={"dir": str(prompts)}, flags={"new_flow": {"rollout": 10}})
+    viewer = await RemoteControl.connect(s.url, VIEWER)
+    operator = await RemoteControl.connect(s.url, OPERATOR)
+    try:
+        listed = {p.name: p for p in await viewer.prompts()}
+        assert listed["triage.classify"].labels == {"production": 1, "latest": 1}
+        (v,) = await viewer.prompt_versions("triage.classify")
+        assert "two sentences" in v.content["prompt"]["system"] and v.labels == ["latest", "production"]
+        with pytest.raises(RemoteError, match="403"):
+            await viewer.prompt_action("judge", "rollback", actor="x")
+        with pytest.raises(NotFoundError):
+            await operator.prompt_action("nope", "rollback", actor="x")
+        with pytest.raises(DecisionError, match="no previous production version"):
+            await operator.prompt_action("triage.classify", "rollback", actor="x")
+        (flag,) = await viewer.flags()
+        assert flag.name == "new_flow" and flag.definition["rollout"] == 10
+        changed = await operator.set_flag("new_flow", {"killed": True}, actor="x")
+        assert changed.definition["killed"] is True and changed.updated_by == "ana"
+        with pytest.raises(RemoteError, match="rolout: Extra inputs are not permitted"):
+            await operator.set_flag("new_flow", {"rolout": 5}, actor="x")
+        audit = [(a.actor, a.via, a.action) for a in await operator.audit_log()]
+        assert ("ana", "api", "flag.change") in audit
+    finally:
+        await viewer.close()
+        await operator.close()
