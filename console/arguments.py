@@ -79,15 +79,19 @@ def _prompt_parsers(sub: Any) -> None:
     """``prompts`` and ``flags``."""
     p = sub.add_parser(
         "prompts",
-        help="prompt versions: list, show, diff, promote, rollback, canary, shadow, stop",
+        help="prompt versions: list, show, diff, promote, rollback, canary, shadow, stop, label",
         description="list: every prompt and its labels. show NAME: versions with live figures. diff NAME A B."
         " promote NAME V / rollback NAME: move the production label. canary NAME V / shadow NAME V: start one;"
-        " stop NAME --kind canary|shadow.",
+        " stop NAME --kind canary|shadow. label NAME V --label L: point a label of your own at a version"
+        " (agent code picks it with ctx.llm(NAME, vars, label=L)).",
     )
-    p.add_argument("action", choices=["list", "show", "diff", "promote", "rollback", "canary", "shadow", "stop"])
+    p.add_argument(
+        "action", choices=["list", "show", "diff", "promote", "rollback", "canary", "shadow", "stop", "label"]
+    )
     p.add_argument("name", nargs="?", default=None)
     p.add_argument("versions", nargs="*", type=int, help="version number(s)")
     p.add_argument("--kind", choices=["canary", "shadow"], default=None, help="for stop")
+    p.add_argument("--label", default=None, help="for label: the label to point at VERSION (none: remove it)")
     p.add_argument("--since", default="24h", help="figures over this span for show (default 24h)")
     add_connect(p)
     f = sub.add_parser(

@@ -92,7 +92,11 @@ async def _prompts(args: argparse.Namespace, settings: Settings) -> int:
                 raise UsageError("agentops prompts stop NAME --kind canary|shadow")
             action = f"{args.kind}.stop"
         version = args.versions[0] if args.versions else None
-        summary = await control.prompt_action(args.name, action, version=version, actor=current_actor(), via="cli")
+        if action == "label" and not args.label:
+            raise UsageError("agentops prompts label NAME [VERSION] --label LABEL (no version removes the label)")
+        summary = await control.prompt_action(
+            args.name, action, version=version, label=args.label, actor=current_actor(), via="cli"
+        )
     labels = " ".join(f"{k}=v{v}" for k, v in sorted(summary.labels.items()))
     print(f"{summary.name}: {action} done; labels now {labels}")
     return 0

@@ -204,9 +204,16 @@ class Control(Protocol):
         ...
 
     async def prompt_action(
-        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+        self,
+        name: str,
+        action: str,
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        actor: str,
+        via: str = "console",
     ) -> PromptSummary:
-        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop (audited)."""
+        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop / label (audited)."""
         ...
 
     async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:
@@ -403,10 +410,17 @@ class LocalControl:
         return await prompt_ops.version_infos(self._prompts, name, since=since)
 
     async def prompt_action(
-        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+        self,
+        name: str,
+        action: str,
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        actor: str,
+        via: str = "console",
     ) -> PromptSummary:
-        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop (audited)."""
-        await prompt_ops.act(self._prompts, name, action, version, actor=actor, via=via)
+        """promote / rollback / canary.start / canary.stop / shadow.start / shadow.stop / label (audited)."""
+        await prompt_ops.act(self._prompts, name, action, version, actor=actor, via=via, label=label)
         return next(p for p in await self.prompts() if p.name == name)
 
     async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:

@@ -29,6 +29,7 @@ import importlib
 import inspect
 import json
 import random
+import re
 import sys
 import tomllib
 from collections.abc import Coroutine
@@ -620,7 +621,10 @@ class PromptVersionInfo:
     content: dict[str, Any]
 
 
-PROMPT_ACTIONS = ("promote", "rollback", "canary.start", "canary.stop", "shadow.start", "shadow.stop")
+PROMPT_ACTIONS = ("promote", "rollback", "canary.start", "canary.stop", "shadow.start", "shadow.stop", "label")
+MANAGED_LABELS = frozenset({"production", "previous", "latest", "canary", "shadow"})
+"""Labels the actions keep; ``label`` sets any other name (for ``ctx.llm(..., label=NAME)``)."""
+_LABEL = re.compile(r"^[a-z][a-z0-9_.-]{0,39}$")
 
 
 async def rollout_info(prompts: PromptRegistry, r: RolloutRecord) -> RolloutInfo:
@@ -706,8 +710,18 @@ async def version_infos(prompts: PromptRegistry, name: str, *, since: float = 0.
     return out
 
 
-async def act(prompts: PromptRegistry, name: str, action: str, version: int | None, *, actor: str, via: str) -> None:
-    """Do an operator's action on a prompt (see :data:`PROMPT_ACTIONS`).
+async def act(
+    prompts: PromptRegistry,
+    name: str,
+    action: str,
+    version: int | None,
+    *,
+    actor: str,
+    via: str,
+    label: str | None = None,
+) -> None:
+    """Do an operator's action on a prompt (see :data:`PROMPT_ACTIONS`); ``label`` names the label
+    that the ``label`` action points at ``version`` (or removes, without a version).
 
     Raises:
         DecisionError: an unknown action, a missing version, or the action does not apply now.
@@ -721,7 +735,17 @@ async def act(prompts: PromptRegistry, name: str, action: str, version: int | No
     needs_version = action in ("promote", "canary.start", "shadow.start")
     if needs_version and version is None:
         raise DecisionError(f"{action} needs a version")
-    if action == "promote":
+    if action == "label":
+        if label is None or not _LABEL.match(label) or label in MANAGED_LABELS:
+            raise DecisionError(
+                f"label {label!r}: use a lowercase name (a-z, 0-9, _ . -) other than "
+                + ", ".join(sorted(MANAGED_LABELS))
+            )
+        if version is not None:
+            prompts.version(name, version)
+        await prompts.store.set_label(name, label, version, actor=actor, via=via, action="prompt.label")
+        await prompts._changed(name, "label", label=label, version=version, actor=actor)
+    elif action == "promote":
         assert version is not None
         await prompts.promote(name, version, actor=actor, via=via)
     elif action == "rollback":

@@ -289,10 +289,18 @@ class RemoteControl:
         return [_build(PromptVersionInfo, r) for r in await self._get(f"/v1/prompts/{_q(name)}/versions", since=since)]
 
     async def prompt_action(
-        self, name: str, action: str, *, version: int | None = None, actor: str, via: str = "console"
+        self,
+        name: str,
+        action: str,
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        actor: str,
+        via: str = "console",
     ) -> PromptSummary:
         """A prompt action; the server records the token's name as the actor."""
-        return _summary(await self._post(f"/v1/prompts/{_q(name)}/actions", {"action": action, "version": version}))
+        body = {"action": action, "version": version, "label": label}
+        return _summary(await self._post(f"/v1/prompts/{_q(name)}/actions", body))
 
     async def rollouts(self, name: str | None = None) -> list[RolloutInfo]:
         """Canaries and shadows, newest first."""

@@ -101,8 +101,9 @@ class DecisionRequest(_Strict):
 class PromptActionRequest(_Strict):
     """An operator's action on a prompt."""
 
-    action: Literal["promote", "rollback", "canary.start", "canary.stop", "shadow.start", "shadow.stop"]
-    version: int | None = Field(None, ge=1, description="the version to promote, canary or shadow")
+    action: Literal["promote", "rollback", "canary.start", "canary.stop", "shadow.start", "shadow.stop", "label"]
+    version: int | None = Field(None, ge=1, description="the version to promote, canary, shadow or label")
+    label: str | None = Field(None, max_length=40, description="for action=label: the label to point at version")
 
 
 class FlagChange(_Strict):
@@ -455,7 +456,9 @@ def create_app(state: ApiState) -> FastAPI:
     )
     async def prompt_action(who: Operator, name: str, body: PromptActionRequest) -> PromptSummary:
         """Promote, roll back, start or stop a canary or a shadow (audited)."""
-        return await state.control.prompt_action(name, body.action, version=body.version, actor=who.name, via=API_VIA)
+        return await state.control.prompt_action(
+            name, body.action, version=body.version, label=body.label, actor=who.name, via=API_VIA
+        )
 
     @app.patch("/v1/flags/{name}", responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
     async def set_flag(who: Operator, name: str, body: FlagChange) -> FlagStatus:

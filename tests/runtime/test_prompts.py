@@ -251,3 +251,22 @@ def test_canary_buckets_are_stable_and_match_their_shares():
         inside = sum(1 for b in first if b < share)
         sigma = (10_000 * share / 100 * (1 - share / 100)) ** 0.5
         assert abs(inside - 100 * share) <= 4 * sigma, (share, inside)
+
+
+async def test_a_named_label_picks_a_version_for_a_step(make_settings, tmp_path: Path):
+    prompts = tmp_path / "prompts"
+    write(prompts, "greet", GREET)
+    rt = await start(make_settings(prompts={"dir": str(prompts)}), greeter_registry())
+    control = LocalControl.of(rt)
+    try:
+        write(prompts, "greet", GREET.replace("Say hello", "Say hi"))
+        await rt.prompts.load()
+        await control.prompt_action("greet", "label", version=2, label="beta", actor="ana")
+        assert rt.prompts.resolve("greet", "u1", "beta").version.version == 2
+        assert rt.prompts.resolve("greet", "u1").version.version == 1  # production is unchanged
+        with pytest.raises(DecisionError, match="other than canary"):
+            await control.prompt_action("greet", "label", version=2, label="production", actor="ana")
+        await control.prompt_action("greet", "label", label="beta", actor="ana")  # no version: removed
+        assert rt.prompts.label("greet", "beta") is None
+    finally:
+        await rt.stop()
