@@ -97,6 +97,9 @@ class BudgetStatus:
 class Control(Protocol):
     """Everything an operator surface may ask of a runtime."""
 
+    connection_state: str
+    """``connected``, or (remote) what is wrong with the link and when the next attempt is."""
+
     async def status(self, *, day_start: float | None = None) -> RuntimeStatus:
         """Connection, readiness and headline figures (spend since ``day_start``, default local midnight)."""
         ...
@@ -231,6 +234,8 @@ class Control(Protocol):
 
 class LocalControl:
     """Control of an in-process runtime, or read-only access to a store file."""
+
+    connection_state = "connected"
 
     def __init__(
         self,
