@@ -31,7 +31,9 @@ from agentops.console.screens import (
     CostsScreen,
     EscalationScreen,
     EscalationsScreen,
+    FlagsScreen,
     HelpScreen,
+    PromptsScreen,
     TraceScreen,
     TracesScreen,
 )
@@ -69,6 +71,8 @@ class ConsoleApp(App[int]):
         "circuits": CircuitsScreen,
         "costs": CostsScreen,
         "escalations": EscalationsScreen,
+        "prompts": PromptsScreen,
+        "flags": FlagsScreen,
     }
     DEFAULT_MODE = "traces"
     COMMAND_PALETTE_BINDING = "colon"
@@ -78,6 +82,8 @@ class ConsoleApp(App[int]):
         Binding("2", "switch_mode('circuits')", "Circuits", show=False, id="screen.circuits"),
         Binding("3", "switch_mode('costs')", "Costs", show=False, id="screen.costs"),
         Binding("4", "switch_mode('escalations')", "Escalations", show=False, id="screen.escalations"),
+        Binding("5", "switch_mode('prompts')", "Prompts", show=False, id="screen.prompts"),
+        Binding("6", "switch_mode('flags')", "Flags", show=False, id="screen.flags"),
         Binding("p", "toggle_pause", "Pause", id="live.pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -181,6 +187,22 @@ class ConsoleApp(App[int]):
                 self.notify(reason, title=f"circuit {t['deployment']} opened", severity="warning", markup=False)
             elif to == "closed":
                 self.notify(reason, title=f"circuit {t['deployment']} closed", markup=False)
+        rolled_back = [c for c in batch.prompt_changes if c.get("change") == "canary.rolled_back"]
+        for c in rolled_back[-MAX_NOTICES_PER_TICK:]:
+            self.notify(
+                str(c.get("reason", ""))[:200],
+                title=f"canary of {c.get('prompt')} v{c.get('version')} rolled back (5: Prompts)",
+                severity="warning",
+                markup=False,
+            )
+        for a in batch.prompt_alerts[-MAX_NOTICES_PER_TICK:]:
+            self.notify(
+                str(a.get("reason", ""))[:200],
+                title=f"shadow of {a.get('prompt')} v{a.get('version')} regressed (5: Prompts)",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         if batch.ready or batch.transitions or batch.escalations:
             self._poll_status()
 
@@ -199,7 +221,7 @@ class ConsoleApp(App[int]):
             self.link_lost(exc)
             return
         self.runtime_status = st
-        link = getattr(control, "connection_state", "connected")  # a remote control's event stream
+        link = control.connection_state  # a remote control's event stream
         if link != "connected":
             self.phase = f"live stream {link}"
         elif not st.live:

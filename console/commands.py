@@ -26,6 +26,12 @@ class ConsoleCommands(Provider):
                 "Escalations: decisions waiting for an operator",
                 partial(app.switch_mode, "escalations"),
             ),
+            (
+                "prompts",
+                "Prompts: versions, canaries, shadows, promote and roll back",
+                partial(app.switch_mode, "prompts"),
+            ),
+            ("flags", "Flags: feature flags, kill switches, rollouts", partial(app.switch_mode, "flags")),
             ("pause", "Pause or resume live updates", app.action_toggle_pause),
             ("help", "Keys of the current screen", app.action_help),
         ]

@@ -4,9 +4,10 @@ The runtime publishes an event per state change (thousands a second under load).
 The console never handles them one by one: a :class:`LiveFeed` drains its bounded
 subscription on a timer and folds what it got into one :class:`LiveBatch` (which
 tasks changed, how many steps each took, which circuits moved, which escalations
-opened or were decided). Views apply the batch in one go. While paused, batches are
-merged and held (bounded), then delivered on resume; new escalations are still
-handed out at once (:meth:`LiveFeed.take_opened`), since they are alerts.
+opened or were decided, which prompts and flags changed). Views apply the batch in
+one go. While paused, batches are merged and held (bounded), then delivered on
+resume; new escalations are still handed out at once (:meth:`LiveFeed.take_opened`),
+since they are alerts.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ MAX_TRANSITIONS = 200
 """Circuit transitions a batch keeps (the newest); more in one batch are counted only."""
 MAX_OPENED = 50
 """New escalations a batch (and the feed's alert list) keeps, the newest."""
+MAX_PROMPT_EVENTS = 50
+"""Prompt changes and alerts a batch keeps, the newest."""
 MAX_TASK_IDS = 5000
 """Changed task ids a held batch keeps before it asks views to reload everything."""
 STEP_KINDS = frozenset({"llm", "tool"})
@@ -45,6 +48,14 @@ class LiveBatch:
     """Escalations opened or decided."""
     opened: list[dict[str, Any]] = field(default_factory=list)
     """New escalations, oldest first (``escalation.opened`` data: id, task, agent, reason, tool, deadline)."""
+    prompts: set[str] = field(default_factory=set)
+    """Prompts whose labels or rollouts changed."""
+    prompt_changes: list[dict[str, Any]] = field(default_factory=list)
+    """``prompt.changed`` data, oldest first (prompt, change, version, reason, actor, ...)."""
+    prompt_alerts: list[dict[str, Any]] = field(default_factory=list)
+    """``prompt.alert`` data, oldest first (prompt, version, reason: a shadow regression)."""
+    flags: set[str] = field(default_factory=set)
+    """Flags changed live."""
     ready: bool = False
     """The runtime became ready (providers loaded)."""
     events: int = 0
@@ -71,12 +82,22 @@ class LiveBatch:
                 b.escalations.add(data["escalation_id"])
                 if kind == "escalation.opened":
                     b.opened.append(data)
+            elif kind == "prompt.changed":
+                b.prompts.add(data["prompt"])
+                b.prompt_changes.append(data)
+            elif kind == "prompt.alert":
+                b.prompts.add(data["prompt"])
+                b.prompt_alerts.append(data)
+            elif kind == "flag.changed":
+                b.flags.add(data["flag"])
             elif kind == "runtime.ready":
                 b.ready = True
             elif kind == "stream.reset":  # a remote console reconnected: what it shows may be stale
                 b.overflow = True
         del b.transitions[:-MAX_TRANSITIONS]
         del b.opened[:-MAX_OPENED]
+        del b.prompt_changes[:-MAX_PROMPT_EVENTS]
+        del b.prompt_alerts[:-MAX_PROMPT_EVENTS]
         return b
 
     def merge(self, other: LiveBatch) -> None:
@@ -89,6 +110,12 @@ class LiveBatch:
         self.escalations |= other.escalations
         self.opened += other.opened
         del self.opened[:-MAX_OPENED]
+        self.prompts |= other.prompts
+        self.prompt_changes += other.prompt_changes
+        del self.prompt_changes[:-MAX_PROMPT_EVENTS]
+        self.prompt_alerts += other.prompt_alerts
+        del self.prompt_alerts[:-MAX_PROMPT_EVENTS]
+        self.flags |= other.flags
         self.ready = self.ready or other.ready
         self.events += other.events
         self.overflow = self.overflow or other.overflow

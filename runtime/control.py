@@ -435,8 +435,7 @@ class LocalControl:
 
     async def flags(self) -> list[FlagStatus]:
         """Every flag, its definition and evaluations per minute by value."""
-        if self.runtime is None:
-            await self._flags.refresh()
+        await self._flags.refresh()  # changes another process made
         return self._flags.status()
 
     async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:

@@ -138,13 +138,12 @@ class Flags:
         out = []
         for name, f in self.defs.items():
             total: Counter[str] = Counter()
-            for minute, counts in self._counts.get(name, ()):
-                if now_min - minute < WINDOW_MIN:
-                    total.update(counts)
+            window = [(m, c) for m, c in self._counts.get(name, ()) if now_min - m < WINDOW_MIN]
+            for _, counts in window:
+                total.update(counts)
+            minutes = WINDOW_MIN  # a five-minute average (it reads low in the first minutes after a start)
             at, by = self._meta.get(name, (0.0, "config"))
-            out.append(
-                FlagStatus(name, f.model_dump(mode="json"), {k: v / WINDOW_MIN for k, v in total.items()}, at, by)
-            )
+            out.append(FlagStatus(name, f.model_dump(mode="json"), {k: v / minutes for k, v in total.items()}, at, by))
         return out
 
     async def change(self, name: str, changes: dict[str, Any], *, actor: str, via: str) -> FlagStatus:

@@ -386,8 +386,23 @@ class PromptRegistry:
     # -- operator actions -----------------------------------------------------------------------
 
     async def promote(self, prompt: str, version: int, *, actor: str, via: str) -> int | None:
-        """Point ``production`` at ``version`` (the old one becomes ``previous``). Returns the old one."""
+        """Point ``production`` at ``version`` (the old one becomes ``previous``). Returns the old one.
+
+        A canary or shadow of a version that becomes production ends (``promoted``); one of
+        another version goes on against the new production.
+
+        Raises:
+            DecisionError: it is production already.
+        """
         self.version(prompt, version)
+        if self.label(prompt, "production") == version:
+            raise DecisionError(f"version {version} of {prompt!r} is production already")
+        for kind in ("canary", "shadow"):
+            rollout = self.active(prompt, kind)
+            if rollout is not None and rollout.version == version:
+                await self.store.end_rollout(
+                    rollout.id, "promoted", f"promoted by {actor}", actor=actor, via=via, label_moves={kind: None}
+                )
         before = await self.store.set_label(
             prompt, "production", version, actor=actor, via=via, action="prompt.promote"
         )
@@ -735,6 +750,8 @@ async def act(
     needs_version = action in ("promote", "canary.start", "shadow.start")
     if needs_version and version is None:
         raise DecisionError(f"{action} needs a version")
+    if action in ("rollback", "canary.stop", "shadow.stop") and version is not None:
+        raise DecisionError(f"{action} takes no version (it acts on what is running or on 'previous')")
     if action == "label":
         if label is None or not _LABEL.match(label) or label in MANAGED_LABELS:
             raise DecisionError(

@@ -1,23 +1,30 @@
-"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations), plus drill-downs, modals and help."""
+"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations, Prompts, Flags), plus drill-downs,
+modals and help."""
 
 from agentops.console.screens.base import ConsoleScreen
 from agentops.console.screens.circuits import CircuitsScreen
+from agentops.console.screens.confirm import ConfirmScreen
 from agentops.console.screens.costs import CostsScreen
 from agentops.console.screens.decide import DecideScreen
 from agentops.console.screens.escalation import EscalationScreen
 from agentops.console.screens.escalations import EscalationsScreen
+from agentops.console.screens.flags import FlagsScreen
 from agentops.console.screens.help import HelpScreen
+from agentops.console.screens.prompts import PromptsScreen
 from agentops.console.screens.trace import TraceScreen
 from agentops.console.screens.traces import TaskFilter, TracesScreen
 
 __all__ = [
     "CircuitsScreen",
+    "ConfirmScreen",
     "ConsoleScreen",
     "CostsScreen",
     "DecideScreen",
     "EscalationScreen",
     "EscalationsScreen",
+    "FlagsScreen",
     "HelpScreen",
+    "PromptsScreen",
     "TaskFilter",
     "TraceScreen",
     "TracesScreen",

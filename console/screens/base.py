@@ -112,9 +112,9 @@ class ConsoleScreen(Screen[None]):
                 try:
                     await self.load(control)
                 except NoMatches:
-                    if self.is_mounted:
+                    if self.is_mounted and not self.app._exit:
                         raise
-                    return  # torn down while the load waited on the store
+                    return  # torn down (or the app is exiting) while the load waited on the store
         finally:
             self._load_running = False
 

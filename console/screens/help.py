@@ -17,7 +17,7 @@ GLOBAL_HELP = """\
 | key | action |
 |---|---|
 | `:` | command palette: jump to a screen, or type a task id (or an `e-…` escalation id) to open it |
-| `1` `2` `3` `4` | Traces, Circuits, Costs, Escalations |
+| `1` … `6` | Traces, Circuits, Costs, Escalations, Prompts, Flags |
 | `p` | pause or resume live updates (events are kept and applied on resume) |
 | `?` | this help |
 | `esc` | back |

@@ -16,13 +16,15 @@ SCREEN_TABS = (
     ("circuits", "2", "Circuits"),
     ("costs", "3", "Costs"),
     ("escalations", "4", "Escalations"),
+    ("prompts", "5", "Prompts"),
+    ("flags", "6", "Flags"),
 )
 _SEP = (" │ ", "dim")
 
 
 class StatusBar(Widget):
     """One line: screens (with the count of escalations waiting), connection and phase, workers, queue,
-    open circuits, today's spend.
+    open circuits, today's spend. When that does not fit, only the current screen's tab keeps its name.
 
     It reads the app's ``runtime_status``, ``phase``, ``paused`` and ``read_only`` and
     redraws when they change.
@@ -46,17 +48,32 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         app: Any = self.app
-        mode = app.current_mode
-        parts: list[tuple[str, str] | str] = [(" agentops ", "bold reverse"), " "]
         st = app.runtime_status
+        status = self._status(app, st)
         waiting = st.escalations_waiting if st is not None else 0
+        line = Text.assemble(*self._tabs(app.current_mode, waiting, compact=False), *status)
+        if line.cell_len > self.size.width > 0:  # too narrow: name only the current screen, the others by key
+            line = Text.assemble(*self._tabs(app.current_mode, waiting, compact=True), *status)
+        line.no_wrap, line.overflow = True, "ellipsis"
+        return line
+
+    @staticmethod
+    def _tabs(mode: str, waiting: int, *, compact: bool) -> list[tuple[str, str] | str]:
+        parts: list[tuple[str, str] | str] = [(" agentops ", "bold reverse"), " "]
         for name, key, label in SCREEN_TABS:
-            parts += [(key, "dim"), (f" {label} ", "bold underline" if name == mode else "")]
+            if name == mode:
+                parts += [(key, "dim"), (f" {label} ", "bold underline")]
+            else:
+                parts += [(key, "dim")] if compact else [(key, "dim"), f" {label} "]
             if name == "escalations" and waiting:
                 # A badge on the tab that shows them: early in the line, so a narrow terminal keeps it.
                 parts.append((f" {waiting} ", "bold reverse magenta"))
             parts.append(" ")
-        parts.append(_SEP)
+        return parts
+
+    @staticmethod
+    def _status(app: Any, st: Any) -> list[tuple[str, str] | str]:
+        parts: list[tuple[str, str] | str] = [_SEP]
         parts.append((f"● {app.connection}", "green" if st is not None and st.live else "yellow"))
         if app.read_only:  # early in the line: a narrow terminal keeps it
             parts += [" ", ("read-only", "bold reverse")]
@@ -80,4 +97,4 @@ class StatusBar(Widget):
             ]
         if app.paused:
             parts += [_SEP, ("⏸ PAUSED (p)", "bold reverse yellow")]
-        return Text.assemble(*parts, no_wrap=True, overflow="ellipsis")
+        return parts

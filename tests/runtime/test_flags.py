@@ -84,7 +84,7 @@ async def test_a_flip_is_audited_survives_a_restart_and_shows_in_the_next_traces
         (old_span,) = [s for s in await rt.store.spans_for_task(before.id) if s.kind == "task"]
         assert old_span.attributes["agentops.flag.new_flow"] == {"value": False, "reason": "default"}
         (listed,) = await control.flags()
-        assert listed.per_minute == {"false": 0.2, "true": 0.2}  # one each, over five minutes
+        assert listed.per_minute == {"false": 0.2, "true": 0.2}  # one each, averaged over five minutes
         audit = [(a.actor, a.action, a.target, a.details) for a in await control.audit_log()]
         assert audit == [("ana", "flag.change", "flag:new_flow", {"rollout": {"from": 0.0, "to": 100.0}})]
         with pytest.raises(DecisionError, match="rollout"):

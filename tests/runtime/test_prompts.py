@@ -142,6 +142,12 @@ async def test_a_rollback_takes_effect_on_the_next_step_of_a_running_task(make_s
         assert ("ana", "prompt.promote") in audit and ("ana", "prompt.rollback") in audit
         with pytest.raises(DecisionError, match="is production already"):
             await control.prompt_action("greet", "canary.start", version=1, actor="ana")
+        await control.prompt_action("greet", "canary.start", version=2, actor="ana")
+        await control.prompt_action("greet", "promote", version=2, actor="ana")  # ends its canary as promoted
+        assert rt.prompts.active("greet", "canary") is None and rt.prompts.label("greet", "canary") is None
+        assert [r.status for r in await control.rollouts("greet")] == ["promoted"]
+        with pytest.raises(DecisionError, match="takes no version"):
+            await control.prompt_action("greet", "rollback", version=9, actor="ana")
     finally:
         STEP.set()
         await rt.stop()
