@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ConfigError,
         DecisionError,
         RemoteError,
+        Settings,
         TaskInputError,
         UnknownAgentError,
         load_settings,
@@ -110,8 +111,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
-        print(f"agentops: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        if not getattr(args, "connect", None):
+            print(f"agentops: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        # --connect works on the server's configuration; the local one only helps find a token.
+        print(f"agentops: ignoring the local configuration ({exc.args[0].splitlines()[0]})", file=sys.stderr)
+        settings = Settings.model_construct()
     level = ("warning", "info", "debug")[min(args.verbose, 2)]
     configure_logging(level if args.verbose else settings.log.level, settings.log.format)
     handlers = {

@@ -70,9 +70,12 @@ async def run_remote_tui(url: str, config: Path | None, *, read_only: bool = Fal
         rt_mod = await _import_runtime()
         remote = await asyncio.to_thread(importlib.import_module, "agentops.runtime.remote")
         try:
-            settings = rt_mod.load_settings(config)
-            control = await remote.RemoteControl.connect(url, remote.resolve_token(url, settings.store.path))
-        except (rt_mod.ConfigError, rt_mod.RemoteError) as exc:
+            try:
+                store_path = rt_mod.load_settings(config).store.path  # only to find a local token
+            except rt_mod.ConfigError:
+                store_path = None
+            control = await remote.RemoteControl.connect(url, remote.resolve_token(url, store_path))
+        except rt_mod.RemoteError as exc:
             raise ConnectError(f"agentops tui --connect {url}: {exc}") from None
         if control.role == "viewer":
             app.read_only = True

@@ -60,7 +60,10 @@ async def test_cli_and_remote_control_drive_an_escalation_through_a_served_runti
             waiting = [e for e in await remote.escalations() if e.task_id == task_id]
             await asyncio.sleep(0.2)
         assert waiting, "the refund never escalated"
-        listed = cli(server, VIEWER, "escalations")
+        broken_config = tmp_path / "broken.toml"
+        broken_config.write_text("[retry]\nmax_retries = -1\n")  # a bad local file does not stop --connect
+        listed = cli(server, VIEWER, "--config", str(broken_config), "escalations")
+        assert "ignoring the local configuration" in listed.stderr
         assert listed.returncode == 0 and waiting[0].id in listed.stdout
         await remote.decide(waiting[0].id, "approve", actor="ignored", comment="invoice checked")
         finished: dict[str, Any] = {}
