@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from console_sample import NOW, TRACE
 from console_support import ConsoleTestApp, control_of, wait_for
+from pydantic import BaseModel
 from rich.table import Table
 from textual.widgets import Input, Static
 
@@ -21,7 +22,7 @@ from agentops.console.app import ConsoleApp
 from agentops.console.live import LiveBatch
 from agentops.console.screens import ConfirmScreen, FlagsScreen, PromptsScreen
 from agentops.console.screens.flags import parse_rollout
-from agentops.runtime import Event, LocalControl, Runtime
+from agentops.runtime import Context, Event, LocalControl, Registry, Runtime, agent
 
 SIZE = (120, 36)
 ACTOR = "ana"
@@ -356,6 +357,42 @@ async def test_toggle_kill_and_rollout_through_the_modals(rt: Runtime) -> None:
         await pilot.pause(0.1)
         assert app.screen is screen
         assert any(n.title == "no rollout percentage" for n in app._notifications)
+
+
+class NoInput(BaseModel):
+    pass
+
+
+async def test_a_flip_in_the_console_shows_in_the_next_tasks_trace(make_settings: Any) -> None:
+    reg = Registry()
+
+    @agent(registry=reg)
+    async def flagged(ctx: Context, _: NoInput) -> dict[str, Any]:
+        return {"new_flow": await ctx.flag("new_flow")}
+
+    live = Runtime(make_settings(flags={"new_flow": {"rollout": 100}}), reg)
+    await live.start()
+    try:
+        before = await live.run("flagged", {}, user_id="u1")
+        app = ConsoleApp(control_of(live))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.control is not None, what="connected")
+            await pilot.press("6")
+            screen = app.screen
+            assert isinstance(screen, FlagsScreen)
+            await wait_for(pilot, lambda: screen.table.row_count == 1, what="the flag")
+            await pilot.press("space")  # turn it off, confirmed
+            await modal(pilot)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: cells(screen.table, "new_flow")[1] == "off", what="off")
+        after = await live.run("flagged", {}, user_id="u1")
+        spans = {
+            t.id: next(sp for sp in await live.store.spans_for_task(t.id) if sp.kind == "task") for t in (before, after)
+        }
+        assert spans[before.id].attributes["agentops.flag.new_flow"]["value"] is True
+        assert spans[after.id].attributes["agentops.flag.new_flow"] == {"value": False, "reason": "off"}
+    finally:
+        await live.stop()
 
 
 async def test_a_flag_changed_elsewhere_shows_live(rt: Runtime) -> None:
