@@ -19,11 +19,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from agentops.runtime.costconfig import BudgetSettings, CacheSettings, RateLimitSettings, RouterSettings
 from agentops.runtime.errors import ConfigError
 from agentops.runtime.simulator import SimConfig
 
 __all__ = [
     "ApiSettings",
+    "BudgetSettings",
+    "CacheSettings",
     "CircuitSettings",
     "DeploymentSettings",
     "FlagRule",
@@ -32,8 +35,10 @@ __all__ = [
     "LogSettings",
     "PriceOverride",
     "PromptSettings",
+    "RateLimitSettings",
     "RetrySettings",
     "RouteSettings",
+    "RouterSettings",
     "RuntimeSettings",
     "Settings",
     "SimulatorSettings",
@@ -102,6 +107,13 @@ class DeploymentSettings(_Section):
     """Input tokens the model takes; defaults to litellm's price map."""
     price_as: str | None = None
     """Price this deployment as another model of litellm's map."""
+    rpm: int | None = Field(None, ge=1)
+    """The provider's requests per ``rate_window_s`` for this deployment: calls wait for a slot
+    (within their deadline) rather than get a 429."""
+    tpm: int | None = Field(None, ge=1)
+    """The provider's tokens (input + max output, estimated) per ``rate_window_s``."""
+    rate_window_s: float = Field(60.0, gt=0)
+    """The provider's rate window (60 s for "per minute"; some count per 10 s)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -301,6 +313,10 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     prompts: PromptSettings = PromptSettings()
     flags: dict[str, FlagSettings] = {}
+    budgets: BudgetSettings = BudgetSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    cache: CacheSettings = CacheSettings()
+    routers: dict[str, RouterSettings] = {}
     simulator: SimulatorSettings = SimulatorSettings()
 
     @classmethod
@@ -325,7 +341,23 @@ class Settings(BaseSettings):
                         f"routes.{name}.chain names deployment {dep!r}, which is not "
                         f"defined under [deployments] (defined: {known})"
                     )
-        if self.runtime.default_route not in self.routes:
+        for name, router in self.routers.items():
+            if name in self.routes:
+                raise ValueError(f"routers.{name}: a route has the same name; give the router its own")
+            for picked in sorted(router.routes()):
+                if picked not in self.routes:
+                    raise ValueError(
+                        f"routers.{name} names route {picked!r}, which is not defined under [routes] "
+                        f"(defined: {', '.join(sorted(self.routes))})"
+                    )
+        if self.budgets.downgrade_route is not None and self.budgets.downgrade_route not in self.routes:
+            raise ValueError(
+                f"budgets.downgrade_route names route {self.budgets.downgrade_route!r}, not under [routes]"
+            )
+        uses_downgrade = self.budgets.action == "downgrade" or "downgrade" in self.budgets.actions.values()
+        if uses_downgrade and self.budgets.downgrade_route is None:
+            raise ValueError("budgets: the downgrade action needs budgets.downgrade_route (the cheaper route)")
+        if self.runtime.default_route not in self.routes and self.runtime.default_route not in self.routers:
             raise ValueError(
                 f"runtime.default_route is {self.runtime.default_route!r}, which is not "
                 f"defined under [routes] (defined: {', '.join(sorted(self.routes))})"

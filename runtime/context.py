@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,9 +25,11 @@ from typing import Any, Generic, TypeVar, overload
 from pydantic import BaseModel, ValidationError
 
 from agentops.runtime import errors
+from agentops.runtime.budgets import Budgets
 from agentops.runtime.config import FlagValue
 from agentops.runtime.errors import (
     AgentOpsError,
+    BudgetExceededError,
     MaxStepsExceededError,
     ToolArgumentsError,
     ToolDeniedError,
@@ -38,12 +41,13 @@ from agentops.runtime.errors import (
 from agentops.runtime.escalation import Decision, TaskParked
 from agentops.runtime.flags import Flags
 from agentops.runtime.gate import Check, GateFailure, repair_message, response_format, validate_reply
-from agentops.runtime.llm import CallScope, LLMClient, LLMResponse
+from agentops.runtime.llm import CallOptions, CallScope, LLMClient, LLMResponse
 from agentops.runtime.logs import get_logger
 from agentops.runtime.pricing import Usage
 from agentops.runtime.prompts import PromptRegistry, Resolved
 from agentops.runtime.provider import ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec
+from agentops.runtime.router import ModelRouter
 from agentops.runtime.shadow import run_shadow
 from agentops.runtime.tracing import Span, Tracer
 from agentops.store import EscalationStore, Journal, JournalEntry, Store, ToolCallRecord
@@ -113,6 +117,12 @@ class TaskServices:
     default_route: str
     prompts: PromptRegistry | None = None
     flags: Flags | None = None
+    budgets: Budgets | None = None
+    router: ModelRouter | None = None
+
+
+BUDGET_STEP = "budget"
+"""The journal name of an escalation asking an operator to raise a budget's cap."""
 
 
 @dataclass
@@ -247,16 +257,19 @@ class Context:
             ValidationGateError: the reply never passed ``output``/``check``.
             LLMCallError: every deployment of the route failed.
         """
+        original = dict(params)
         resolved: Resolved | None = None
         if vars is not None:
             if not isinstance(prompt, str):
                 raise TypeError("with vars, the first argument names a prompt file")
             resolved = self._resolve_prompt(prompt, label)
         step = name or (prompt if resolved is not None else "llm")
+        await self._replay_budget_escalation()
         entry = await self._next_step("llm", str(step))
         if entry is not None:
             return self._replay_llm(entry, output or (resolved.version.output_model() if resolved else None))
         scope = self._scope(self.span.span_id)
+        options = CallOptions()
         if resolved is not None:
             v = resolved.version
             messages = v.render(vars or {})
@@ -264,6 +277,7 @@ class Context:
             output = output or v.output_model()  # type: ignore[assignment]  # the file's schema, M unknown
             route = route or v.route
             params = {**v.params, **params}
+            options = CallOptions(cache=v.cache)
             scope = replace(
                 scope,
                 prompt=v.prompt,
@@ -281,13 +295,45 @@ class Context:
             params["response_format"] = response_format(output)
         client = await self.services.client()
         route = route or self.spec.route or self.services.default_route
+        router = self.services.router
+        if router is not None and route in router:
+            choice = await router.choose(
+                route,
+                agent=self.spec.name,
+                prompt=scope.prompt,
+                text=_request_text(messages),
+                classify=lambda name, text: self._classify(client, scope, name, text),
+            )
+            route, options = choice.route, replace(options, routing=choice.span_attrs())
         try:
             if output is None:
-                response = await client.call(messages, route=route, scope=scope, name=str(step), **params)
+                response = await client.call(
+                    messages, route=route, scope=scope, name=str(step), options=options, **params
+                )
                 self.totals.add(response)
                 result: LLMResult[Any] = LLMResult(response.text, None, response.tool_calls, response)
             else:
-                result = await self._gated(client, messages, output, check, route, str(step), params, scope)
+                result = await self._gated(client, messages, output, check, route, str(step), params, scope, options)
+        except BudgetExceededError as exc:
+            if exc.action != "escalate" or self.services.budgets is None:
+                await self._record("llm", str(step), "done", {"error": _error_json(exc)})
+                raise
+            # The step did not happen: the escalation takes its place, then the step runs again.
+            self.seq -= 1
+            self.totals.steps -= 1
+            await self._ask_budget(exc)
+            return await self.llm(
+                prompt,
+                vars,
+                output=output,
+                system=system,
+                check=check,
+                tools=tools,
+                route=route,
+                name=name,
+                label=label,
+                **original,
+            )
         except AgentOpsError as exc:
             await self._record("llm", str(step), "done", {"error": _error_json(exc)})
             raise
@@ -307,6 +353,81 @@ class Context:
                     )
                 )
         return result
+
+    async def _ask_budget(self, exc: BudgetExceededError) -> None:
+        """Ask an operator to raise a budget's cap; on approval raise it (audited), else fail the step.
+
+        Raises:
+            TaskParked: until someone decides.
+            BudgetExceededError: the operator said no.
+        """
+        assert self.services.budgets is not None
+        proposed = round(max(exc.cap * 2, exc.used + exc.estimate * 4), 6)
+        decision = await self._ask(
+            BUDGET_STEP,
+            f"budget {exc.scope} {exc.key!r} would be exceeded ({exc}); raise its cap?",
+            context={
+                "scope": exc.scope,
+                "key": exc.key,
+                "unit": exc.unit,
+                "used": exc.used,
+                "cap": exc.cap,
+                "this_call_needs": exc.estimate,
+                "task_cost_usd": round(self.totals.cost_usd, 6),
+                "task_tokens": self.totals.input_tokens + self.totals.output_tokens,
+            },
+            proposed={"cap": proposed},
+        )
+        if not decision.approved:
+            reason = f" (operator: {decision.comment})" if decision.comment else ""
+            raise BudgetExceededError(
+                f"{exc}; an operator declined to raise the cap{reason}", scope=exc.scope, key=exc.key
+            )
+        args = decision.args if isinstance(decision.args, dict) else {}
+        try:
+            cap = float(args.get("cap", proposed))
+        except (TypeError, ValueError):
+            cap = proposed
+        await self.services.budgets.set_cap(
+            exc.scope,
+            exc.key,
+            cap,
+            actor=decision.decided_by,
+            via=decision.via,
+            reason=f"budget escalation of task {self.task_id}",
+        )
+
+    async def _replay_budget_escalation(self) -> None:
+        """A resumed task passes the budget escalation its first run journaled before this step."""
+        entry = self.replay.get(self.seq + 1)
+        if entry is not None and (entry.kind, entry.name) == ("escalation", BUDGET_STEP):
+            decision = Decision.from_json(entry.result)
+            self.seq += 1
+            if not decision.approved:
+                raise BudgetExceededError("an operator declined to raise the budget's cap")
+
+    async def _classify(self, client: LLMClient, scope: CallScope, prompt: str, text: str) -> str | None:
+        """A router's classifier prompt's label for ``text`` (None when it gives none)."""
+        resolved = self._resolve_prompt(prompt, None)
+        v = resolved.version
+        params = dict(v.params)
+        model = v.output_model()
+        if model is not None:
+            params["response_format"] = response_format(model)
+        response = await client.call(
+            v.render({"text": text}),
+            route=v.route or self.services.default_route,
+            scope=replace(scope, prompt=v.prompt, prompt_version=v.version, prompt_artifact=v.artifact_id),
+            name=f"router {prompt}",
+            options=CallOptions(cache=v.cache),
+            **params,
+        )
+        self.totals.add(response)
+        try:
+            label = json.loads(response.text or "").get("label")
+        except (ValueError, AttributeError):
+            return None
+        return str(label) if label is not None else None
 
     def _resolve_prompt(self, prompt: str, label: str | None) -> Resolved:
         prompts = self.services.prompts
@@ -344,6 +465,7 @@ class Context:
         label: str,
         params: dict[str, Any],
         scope: CallScope,
+        options: CallOptions,
     ) -> LLMResult[M]:
         gate = self.services.tracer.start(
             f"gate {output.__name__}", "gate", trace_id=self.trace_id, parent_id=self.span.span_id, task_id=self.task_id
@@ -355,6 +477,7 @@ class Context:
                 route=route,
                 scope=replace(scope, parent_span_id=gate.span_id),
                 name=label if attempt == 0 else f"{label} (repair {attempt})",
+                options=options,
                 **params,
             )
             self.totals.add(response)
@@ -362,6 +485,7 @@ class Context:
                 value = validate_reply(response.text, output, check)
             except GateFailure as failure:
                 failures.append(str(failure))
+                client.forget_cached(response.cache_entry or response.span_id)  # never serve it again
                 await self.services.store.mark_gate_failed(response.span_id)
                 messages = [*messages, {"role": "assistant", "content": response.text or ""}, repair_message(failure)]
                 continue
@@ -507,9 +631,25 @@ class Context:
         Returns:
             The decision: ``approve``, ``deny`` (``comment`` is the reason) or ``edit``.
         """
+        return await self._ask(
+            tool or "escalate", reason, context=context, proposed=proposed, timeout=timeout, default=default, tool=tool
+        )
+
+    async def _ask(
+        self,
+        step: str,
+        reason: str,
+        *,
+        context: Any = None,
+        proposed: Any = None,
+        timeout: float | None = None,
+        default: str = "deny",
+        tool: str | None = None,
+    ) -> Decision:
+        """An escalation journaled under ``step`` (see :meth:`escalate`)."""
         if default not in ("approve", "deny"):
             raise ValueError(f"default must be 'approve' or 'deny', not {default!r}")
-        entry = await self._next_step("escalation", tool or "escalate", counts=False)
+        entry = await self._next_step("escalation", step, counts=False)
         if entry is not None:
             return Decision.from_json(entry.result)
         record = await self.services.escalations.for_step(self.task_id, self.seq)
@@ -528,7 +668,7 @@ class Context:
         if record.status != "decided":
             raise TaskParked(record)
         decision = Decision.of(record)
-        await self._record("escalation", tool or "escalate", "done", decision.to_json())
+        await self._record("escalation", step, "done", decision.to_json())
         return decision
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -541,6 +681,14 @@ class Context:
 
     def _scope(self, parent: str) -> CallScope:
         return CallScope(self.trace_id, parent, self.task_id, self.spec.name, self.user_id, self.session_id)
+
+
+def _request_text(messages: list[dict[str, Any]]) -> str:
+    """The text a router judges a request by: its last user message."""
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            return m["content"] if isinstance(m.get("content"), str) else str(m.get("content"))
+    return ""
 
 
 def _llm_json(result: LLMResult[Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from agentops.runtime import prompts as prompt_ops
+from agentops.runtime.budgets import BudgetStatus, Budgets, start_of_day
 from agentops.runtime.config import Settings
 from agentops.runtime.events import EventBus, Subscription
 from agentops.runtime.flags import Flags, FlagStatus
@@ -29,10 +30,12 @@ from agentops.store import (
     Store,
     TaskRecord,
 )
+from agentops.store.costs import CacheTotals, CostStore
 from agentops.store.store import CallBucket, CallTotals
 
 __all__ = [
     "BudgetStatus",
+    "CacheTotals",
     "CallBucket",
     "CallTotals",
     "Control",
@@ -41,12 +44,6 @@ __all__ = [
     "start_of_day",
     "start_of_today",
 ]
-
-
-def start_of_day(at: float) -> float:
-    """Unix time of the local midnight that starts the day of ``at``."""
-    t = time.localtime(at)
-    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
 def start_of_today() -> float:
@@ -75,22 +72,6 @@ class RuntimeStatus:
     def workers_idle(self) -> int:
         """Workers waiting for a task."""
         return self.workers - self.workers_busy
-
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    """Use of one budget against its cap (budgets arrive with cost control)."""
-
-    scope: str
-    """``task``, ``session``, ``user-day`` or ``global-day``."""
-    key: str
-    used_usd: float
-    cap_usd: float
-
-    @property
-    def fraction(self) -> float:
-        """Share of the cap used (may exceed 1)."""
-        return self.used_usd / self.cap_usd if self.cap_usd else 0.0
 
 
 @runtime_checkable
@@ -135,7 +116,21 @@ class Control(Protocol):
         ...
 
     async def budgets(self) -> list[BudgetStatus]:
-        """Every configured budget's use against its cap (empty: none configured)."""
+        """Every capped budget in use today, with its cap, reservations, rate and time to exhaustion."""
+        ...
+
+    async def set_budget(
+        self, scope: str, key: str, cap: float, *, actor: str, via: str = "console"
+    ) -> BudgetStatus | None:
+        """Set a budget's cap live (``key`` ``*``: the scope's default), audited."""
+        ...
+
+    async def cache_stats(self, *, since: float) -> CacheTotals:
+        """Response-cache hits, savings and entries since ``since``."""
+        ...
+
+    async def clear_cache(self, *, prompt: str | None = None, actor: str, via: str = "console") -> int:
+        """Drop cached answers (all, or one prompt's), audited. Returns how many."""
         ...
 
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
@@ -249,6 +244,8 @@ class LocalControl:
         self._owns_store = owns_store
         registry = runtime.registry if runtime is not None else default_registry
         configured = runtime.settings if runtime is not None else settings or Settings()
+        self._settings = configured
+        self._budget_view: Budgets | None = None
         attempts = configured.workers.max_attempts
         self._ops = Operations(store, registry, runtime, attempts)
         if runtime is not None and runtime.prompts is not None and runtime.flags is not None:
@@ -332,8 +329,38 @@ class LocalControl:
         return await self._store.spend(since=since, until=until)
 
     async def budgets(self) -> list[BudgetStatus]:
-        """Every configured budget's use against its cap: none until cost control lands."""
-        return []
+        """Every capped budget in use today, with its cap, reservations, rate and time to exhaustion."""
+        return await (await self._budgets()).statuses()
+
+    async def set_budget(
+        self, scope: str, key: str, cap: float, *, actor: str, via: str = "console"
+    ) -> BudgetStatus | None:
+        """Set a budget's cap live (``key`` ``*``: the scope's default), audited.
+
+        Raises:
+            ConfigError: an unknown scope or a cap that is not positive.
+        """
+        budgets = await self._budgets()
+        await budgets.set_cap(scope, key, cap, actor=actor, via=via)
+        return next((b for b in await budgets.statuses() if (b.scope, b.key) == (scope, key)), None)
+
+    async def _budgets(self) -> Budgets:
+        if self.runtime is not None and self.runtime.budgets is not None:
+            return self.runtime.budgets
+        if self._budget_view is None:
+            self._budget_view = Budgets(self._settings.budgets, CostStore(self._store))
+        await self._budget_view.load()  # caps another process set
+        return self._budget_view
+
+    async def cache_stats(self, *, since: float) -> CacheTotals:
+        """Response-cache hits, savings and entries since ``since``."""
+        return await CostStore(self._store).cache_totals(since=since)
+
+    async def clear_cache(self, *, prompt: str | None = None, actor: str, via: str = "console") -> int:
+        """Drop cached answers (all, or one prompt's), audited. Returns how many."""
+        if self.runtime is not None and self.runtime.cache is not None:
+            return await self.runtime.cache.clear(prompt=prompt, actor=actor, via=via)
+        return await CostStore(self._store).clear(prompt=prompt, actor=actor, via=via)
 
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
         """Ledger spend grouped by a dimension."""

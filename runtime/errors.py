@@ -21,6 +21,8 @@ Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
     │   ├── NotFoundError            no escalation or task with that id
     │   └── ConflictError            already decided
     ├── MaxStepsExceededError        a task ran more steps than its agent allows
+    ├── BudgetExceededError          a call would take a budget past its cap (scope, key, spend)
+    ├── RateLimitedError             no rate-limit slot before the call's deadline
     ├── RemoteError                  the control API refused a request or could not be reached
     ├── TaskInputError               a task's input failed its agent's input model
     └── UnknownAgentError            no agent registered under that name
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentOpsError",
+    "BudgetExceededError",
     "CircuitOpenError",
     "ConfigError",
     "ConflictError",
@@ -48,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "PermanentProviderError",
     "ProviderError",
+    "RateLimitedError",
     "RemoteError",
     "TaskInputError",
     "ToolArgumentsError",
@@ -182,6 +186,37 @@ class RemoteError(AgentOpsError):
 
 class MaxStepsExceededError(AgentOpsError):
     """The task took more steps than its agent's ``max_steps``."""
+
+
+class BudgetExceededError(AgentOpsError):
+    """A call would take a budget past its cap; the cap's action was ``block`` (or could not help)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        scope: str = "",
+        key: str = "",
+        used: float = 0.0,
+        cap: float = 0.0,
+        estimate: float = 0.0,
+        action: str = "block",
+    ) -> None:
+        super().__init__(message)
+        self.scope, self.key, self.used, self.cap, self.estimate, self.action = scope, key, used, cap, estimate, action
+
+    @property
+    def unit(self) -> str:
+        """``tokens`` for task and session budgets, ``USD`` for the daily ones."""
+        return "tokens" if self.scope in ("task", "session") else "USD"
+
+
+class RateLimitedError(AgentOpsError):
+    """A rate limit had no slot for the call before its deadline."""
+
+    def __init__(self, message: str, *, limit: str = "", wait_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.limit, self.wait_s = limit, wait_s
 
 
 class UnknownAgentError(AgentOpsError):

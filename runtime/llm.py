@@ -1,4 +1,9 @@
-"""The path of one LLM call: route -> circuit breaker -> retries -> litellm -> cost -> ledger.
+"""The path of one LLM call: cache -> budget -> rate limits -> route -> breaker -> retries -> litellm -> ledger.
+
+The response cache answers first (a hit spends nothing, so no budget or rate limit
+holds it back). A miss reserves its estimated maximum against the budgets (over a cap:
+block, or downgrade to a cheaper route; ``escalate`` is the caller's to handle), waits
+for a slot in the user's and agent's rate limits, then walks the route.
 
 A route is a fallback chain of deployments (primary -> fallback -> emergency). For
 each deployment in turn: the breaker may refuse at once (open), otherwise attempts are
@@ -17,26 +22,37 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentops.runtime.budgets import Budgets, Reservation
+from agentops.runtime.cache import CacheHit, CachePolicy, RequestKeys, ResponseCache
 from agentops.runtime.circuit import CircuitBreaker
 from agentops.runtime.errors import (
     AgentOpsError,
+    BudgetExceededError,
     CircuitOpenError,
     ContextWindowError,
     DeadlineExceededError,
     LLMCallError,
     PermanentProviderError,
     ProviderError,
+    RateLimitedError,
 )
+from agentops.runtime.logs import get_logger
+from agentops.runtime.pacing import DeploymentLimits, Pacer, wait_for_slot
 from agentops.runtime.pricing import PriceBook, Usage
 from agentops.runtime.provider import Deployment, ProviderReply, ToolCall, complete
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.tracing import Span, Tracer
 from agentops.store import LedgerRecord, LLMCallRecord, Store
 
-__all__ = ["CallScope", "LLMClient", "LLMResponse", "Route"]
+log = get_logger("agentops.llm")
+
+__all__ = ["CallOptions", "CallScope", "LLMClient", "LLMResponse", "Route"]
 
 _COUNTS_AGAINST_DEPLOYMENT = frozenset({401, 403, 404})
 """Permanent statuses that say the deployment itself is broken (key, model name, URL)."""
+
+_MARKER_PROVIDERS = frozenset({"anthropic", "bedrock", "vertex_ai", "vertex_ai_beta", "gemini", "databricks"})
+"""Providers whose prompt caching needs cache-control markers (OpenAI, DeepSeek and others cache by themselves)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,22 @@ class LLMResponse:
     latency_ms: float
     span_id: str
     finish_reason: str | None = None
+    cache: str | None = None
+    """``exact`` or ``semantic`` when the answer came from the response cache."""
+    saving_usd: float = 0.0
+    """What caching saved on this call (a cached answer's cost, or cached input tokens' discount)."""
+    cache_entry: str | None = None
+    """The cache entry that answered (a hit)."""
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call choices beyond the provider parameters."""
+
+    cache: dict[str, Any] | None = None
+    """The prompt file's ``[cache]`` table (None: the configuration's defaults)."""
+    routing: dict[str, str] | None = None
+    """A router's decision, recorded on the span."""
 
 
 @dataclass
@@ -102,6 +134,10 @@ class _Progress:
     retries: int = 0
     deployments_tried: list[str] = field(default_factory=list)
     errors: list[AgentOpsError] = field(default_factory=list)
+    tokens: float = 0.0
+    """Estimated tokens (input + max output): what rate limits take."""
+    prompt_caching: bool = False
+    downgraded: str | None = None
 
 
 class LLMClient:
@@ -118,6 +154,11 @@ class LLMClient:
         tracer: Tracer,
         store: Store,
         deadline_s: float = 60.0,
+        budgets: Budgets | None = None,
+        pacer: Pacer | None = None,
+        limits: dict[str, DeploymentLimits] | None = None,
+        cache: ResponseCache | None = None,
+        estimate_output_tokens: int = 1024,
     ) -> None:
         self.deployments = deployments
         self.routes = routes
@@ -127,6 +168,11 @@ class LLMClient:
         self._tracer = tracer
         self._store = store
         self.deadline_s = deadline_s
+        self.budgets = budgets
+        self.pacer = pacer
+        self.limits = limits or {}
+        self.cache = cache
+        self.estimate_output_tokens = estimate_output_tokens
 
     async def call(
         self,
@@ -136,6 +182,7 @@ class LLMClient:
         scope: CallScope,
         name: str = "llm",
         deadline_s: float | None = None,
+        options: CallOptions | None = None,
         **params: Any,
     ) -> LLMResponse:
         """Make one call along ``route``.
@@ -144,7 +191,10 @@ class LLMClient:
             LLMCallError: every deployment failed (``errors`` says why each did).
             DeadlineExceededError: the deadline ran out first.
             PermanentProviderError: a permanent error on a route that does not fall back on them.
+            BudgetExceededError: a budget's cap would be passed and its action could not help.
+            RateLimitedError: the user's or agent's rate limit had no slot before the deadline.
         """
+        options = options or CallOptions()
         chain = self.routes[route]
         started = time.monotonic()
         deadline = started + (deadline_s if deadline_s is not None else self.deadline_s)
@@ -159,18 +209,103 @@ class LLMClient:
                 "agentops.route": route,
                 "gen_ai.input.messages": _clip(messages),
                 **scope.span_attrs(),
+                **(options.routing or {}),
             },
         )
-        progress = _Progress()
+        progress = _Progress(prompt_caching=bool((options.cache or {}).get("prompt_caching")))
+        reservation: Reservation | None = None
+        policy: CachePolicy | None = None
+        keys: RequestKeys | None = None
         try:
+            if self.cache is not None:
+                policy = self.cache.policy(options.cache, params)
+                if policy is not None:
+                    models = [self.deployments[d].model for d in chain.chain]
+                    keys = self.cache.keys(
+                        messages,
+                        params,
+                        models,
+                        policy,
+                        user_id=scope.user_id,
+                        session_id=scope.session_id,
+                        artifact=scope.prompt_artifact,
+                    )
+                    hit = await self.cache.lookup(keys, policy)
+                    if hit is not None:
+                        return await self._record_hit(span, scope, route, hit, started)
+            tokens_in, tokens_out = _estimate_tokens(messages, params, self.estimate_output_tokens)
+            progress.tokens = tokens_in + tokens_out
+            chain, reservation = await self._reserve(chain, scope, tokens_in, tokens_out, progress, span)
+            if self.pacer is not None and self.pacer.enabled:
+                waited = await self.pacer.acquire(
+                    user_id=scope.user_id, agent=scope.agent, tokens=progress.tokens, deadline=deadline
+                )
+                if waited:
+                    span.attributes["agentops.rate_limit.waited_s"] = round(waited, 3)
             dep, reply = await self._walk(chain, messages, params, deadline, span, progress)
         except AgentOpsError as exc:
-            await self._record_failure(span, scope, route, progress, exc, started)
+            if reservation is not None and self.budgets is not None:
+                self.budgets.settle(reservation, tokens=0, usd=0.0)
+            await self._record_failure(span, scope, chain.name, progress, exc, started)
             raise
         except BaseException as exc:
+            if reservation is not None and self.budgets is not None:
+                self.budgets.settle(reservation, tokens=0, usd=0.0)
             self._tracer.end(span, "error", f"{type(exc).__name__}: cancelled")
             raise
-        return await self._record_success(span, scope, route, progress, dep, reply, started)
+        response = await self._record_success(span, scope, chain.name, progress, dep, reply, started)
+        if reservation is not None and self.budgets is not None:
+            self.budgets.settle(
+                reservation, tokens=reply.usage.input_tokens + reply.usage.output_tokens, usd=response.cost_usd
+            )
+        if self.cache is not None and policy is not None and keys is not None and reply.finish_reason != "length":
+            try:
+                await self.cache.store(
+                    keys, policy, span.span_id, _cached_json(response), response.cost_usd, _prompt_ref(scope)
+                )
+            except Exception as exc:  # noqa: BLE001 - a cache that cannot store is a later miss, not a failed call
+                log.warning("response not cached", error=str(exc), span_id=span.span_id)
+        return response
+
+    def forget_cached(self, span_id: str) -> None:
+        """Drop a cached answer that failed its validation gate."""
+        if self.cache is not None:
+            self.cache.forget(span_id)
+
+    async def _reserve(
+        self, chain: Route, scope: CallScope, tokens_in: int, tokens_out: int, progress: _Progress, span: Span
+    ) -> tuple[Route, Reservation | None]:
+        """Hold the call's estimated maximum against its budgets; downgrade the route if that is the action."""
+        budgets = self.budgets
+        if budgets is None or not budgets.enabled:
+            return chain, None
+        keys = budgets.keys(
+            task_id=scope.task_id, session_id=scope.session_id, user_id=scope.user_id, agent=scope.agent
+        )
+        if not keys:
+            return chain, None
+        tokens = float(tokens_in + tokens_out)
+        try:
+            return chain, await budgets.reserve(keys, tokens=tokens, usd=self._max_cost(chain, tokens_in, tokens_out))
+        except BudgetExceededError as exc:
+            cheaper = budgets.settings.downgrade_route
+            if exc.action != "downgrade" or cheaper is None or cheaper == chain.name:
+                raise
+            span.attributes["agentops.budget.downgraded"] = {"from": chain.name, "to": cheaper, "scope": exc.scope}
+            progress.downgraded = cheaper
+            down = self.routes[cheaper]
+            try:
+                usd = self._max_cost(down, tokens_in, tokens_out)
+                return down, await budgets.reserve(keys, tokens=tokens, usd=usd)
+            except BudgetExceededError as again:
+                again.args = (f"{again.args[0]} (also on the downgrade route {cheaper!r})",)
+                again.action = "block"
+                raise again from None
+
+    def _max_cost(self, chain: Route, tokens_in: int, tokens_out: int) -> float:
+        """The dearest the call could be on this route (any deployment of it may answer)."""
+        usage = Usage(tokens_in, tokens_out, 0)
+        return max(self.prices.cost(self.deployments[d].price_model, usage)[0] for d in chain.chain)
 
     async def _walk(
         self,
@@ -189,7 +324,7 @@ class LLMClient:
             progress.deployments_tried.append(dep_name)
             try:
                 return dep, await self._attempts(dep, messages, params, deadline, span, progress)
-            except CircuitOpenError as exc:
+            except (CircuitOpenError, RateLimitedError) as exc:
                 progress.errors.append(exc)
             except ContextWindowError as exc:
                 progress.errors.append(exc)
@@ -216,8 +351,18 @@ class LLMClient:
         progress: _Progress,
     ) -> ProviderReply:
         breaker = self.breakers[dep.name]
+        limits = self.limits.get(dep.name)
+        if progress.prompt_caching and dep.provider in _MARKER_PROVIDERS:
+            params = {**params, "cache_control_injection_points": [{"location": "message", "role": "system"}]}
         retries = 0
         while True:
+            handle = None
+            if limits is not None:
+                waited, handle = await wait_for_slot(limits, progress.tokens, deadline)  # RateLimitedError: next one
+                if waited:
+                    parent.attributes["agentops.rate_limit.waited_s"] = round(
+                        waited + parent.attributes.get("agentops.rate_limit.waited_s", 0.0), 3
+                    )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DeadlineExceededError(f"deadline passed before an attempt on {dep.name}")
@@ -256,6 +401,8 @@ class LLMClient:
                 raise
             breaker.record_success(probe)
             self._tracer.end(attempt, "ok")
+            if handle is not None and limits is not None and limits.tokens is not None:
+                limits.tokens.settle(handle, reply.usage.input_tokens + reply.usage.output_tokens)
             return reply
 
     @staticmethod
@@ -277,6 +424,8 @@ class LLMClient:
     ) -> LLMResponse:
         latency_ms = (time.monotonic() - started) * 1000.0
         cost, priced = self.prices.cost(dep.price_model or dep.model, reply.usage)
+        price = self.prices.price(dep.price_model or dep.model)
+        saving = reply.usage.cached_tokens * (price.input - price.cached_input) if price is not None else 0.0
         fallbacks = len(progress.deployments_tried) - 1
         self._tracer.end(
             span,
@@ -294,6 +443,7 @@ class LLMClient:
                 "agentops.tool_calls": [{"name": t.name, "arguments": t.arguments} for t in reply.tool_calls],
                 "agentops.cost_usd": cost,
                 "agentops.priced": priced,
+                "agentops.prompt_cache.saving_usd": saving,
                 "agentops.attempts": progress.attempts,
                 "agentops.retries": progress.retries,
                 "agentops.fallbacks": fallbacks,
@@ -335,7 +485,8 @@ class LLMClient:
             scope.agent,
             scope.user_id,
             scope.session_id,
-            f"{scope.prompt}@v{scope.prompt_version}" if scope.prompt else None,
+            _prompt_ref(scope),
+            saving_usd=saving,
         )
         await self._store.record_llm_call(call, ledger)
         self._publish(call)
@@ -353,6 +504,90 @@ class LLMClient:
             latency_ms,
             span.span_id,
             reply.finish_reason,
+            saving_usd=saving,
+        )
+
+    async def _record_hit(self, span: Span, scope: CallScope, route: str, hit: CacheHit, started: float) -> LLMResponse:
+        """Answer from the cache: the span, the call and a ledger row (cost 0, the saving recorded)."""
+        r = hit.response
+        usage = Usage()  # nothing was spent: the tokens are the original call's, in its own ledger row
+        latency_ms = (time.monotonic() - started) * 1000.0
+        self._tracer.end(
+            span,
+            "ok",
+            attrs={
+                "agentops.cache.hit": hit.kind,
+                "agentops.cache.entry": hit.entry_id,
+                "agentops.cache.similarity": hit.similarity,
+                "agentops.cache.matched_text": _clip_text(hit.matched_text, 500),
+                "agentops.cache.entry_created_at": hit.created_at,
+                "agentops.cache.saving_usd": hit.cost_usd,
+                "gen_ai.request.model": r["model"],
+                "gen_ai.output.messages": _clip_text(r["text"]),
+                "agentops.tool_calls": r["tool_calls"],
+                "agentops.cost_usd": 0.0,
+                "agentops.attempts": 0,
+            },
+        )
+        now = time.time()
+        call = LLMCallRecord(
+            span.span_id,
+            scope.trace_id,
+            scope.task_id,
+            route,
+            r["model"],
+            "cache",
+            "ok",
+            0,
+            0,
+            0,
+            latency_ms,
+            0,
+            0,
+            0,
+            0.0,
+            now,
+            prompt=scope.prompt,
+            prompt_version=scope.prompt_version,
+            cache=hit.kind,
+        )
+        ledger = LedgerRecord(
+            span.span_id,
+            r["model"],
+            "cache",
+            0,
+            0,
+            0,
+            0.0,
+            True,
+            now,
+            scope.task_id,
+            scope.agent,
+            scope.user_id,
+            scope.session_id,
+            _prompt_ref(scope),
+            cache=hit.kind,
+            saving_usd=hit.cost_usd,
+        )
+        await self._store.record_llm_call(call, ledger)
+        self._publish(call)
+        return LLMResponse(
+            r["text"],
+            tuple(ToolCall(**t) for t in r["tool_calls"]),
+            usage,
+            r["model"],
+            "cache",
+            0.0,
+            True,
+            0,
+            0,
+            0,
+            latency_ms,
+            span.span_id,
+            r.get("finish_reason"),
+            cache=hit.kind,
+            saving_usd=hit.cost_usd,
+            cache_entry=hit.entry_id,
         )
 
     async def _record_failure(
@@ -414,6 +649,35 @@ class LLMClient:
             cost_usd=call.cost_usd,
             error_type=call.error_type,
         )
+
+
+def _prompt_ref(scope: CallScope) -> str | None:
+    return f"{scope.prompt}@v{scope.prompt_version}" if scope.prompt else None
+
+
+def _cached_json(r: LLMResponse) -> dict[str, Any]:
+    """What a cache entry keeps of a response."""
+    return {
+        "text": r.text,
+        "tool_calls": [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in r.tool_calls],
+        "usage": [r.usage.input_tokens, r.usage.output_tokens, r.usage.cached_tokens],
+        "model": r.model,
+        "deployment": r.deployment,
+        "finish_reason": r.finish_reason,
+    }
+
+
+def _estimate_tokens(messages: list[dict[str, Any]], params: dict[str, Any], default_out: int) -> tuple[int, int]:
+    """An upper estimate of a request's input tokens (3 characters a token, tools included) and its
+    output tokens (``max_tokens``, else the configured default)."""
+    chars = sum(
+        len(m["content"]) if isinstance(m.get("content"), str) else len(str(m.get("content"))) for m in messages
+    )
+    if params.get("tools"):
+        chars += len(str(params["tools"]))
+    tokens_in = chars // 3 + 4 * len(messages) + 8
+    out = params.get("max_tokens") or params.get("max_completion_tokens") or default_out
+    return tokens_in, int(out)
 
 
 def _clip_text(text: str | None, limit: int = 8000) -> str | None:

@@ -55,7 +55,21 @@ __all__ = ["PromptFile", "PromptRegistry", "PromptVersion", "Resolved", "bucket"
 
 log = get_logger("agentops.prompts")
 
-FILE_KEYS = {"agent", "route", "output", "tools", "system", "template", "params", "canary", "shadow", "description"}
+FILE_KEYS = {
+    "agent",
+    "route",
+    "output",
+    "tools",
+    "system",
+    "template",
+    "params",
+    "canary",
+    "shadow",
+    "cache",
+    "description",
+}
+CACHE_KEYS = {"exact", "semantic", "threshold", "scope", "ttl_s", "prompt_caching"}
+"""``[cache]`` of a prompt file: the response cache for this prompt, and provider prompt caching."""
 CANARY_KEYS = {"stages", "min_calls", "max_error_rate_increase", "max_gate_failure_increase", "max_p95_ratio"}
 RESERVED_PARAMS = {"route", "tools", "output", "messages", "model", "response_format", "template", "system"}
 SHADOW_KEYS = {"sample", "max_cost_usd", "alert_below", "min_judged"}
@@ -92,7 +106,7 @@ class PromptFile:
             )
         if not isinstance(data.get("template"), str) or not data["template"].strip():
             raise ConfigError(f"{path}: template: required, a non-empty string (Jinja2)")
-        for key, allowed in (("canary", CANARY_KEYS), ("shadow", SHADOW_KEYS)):
+        for key, allowed in (("canary", CANARY_KEYS), ("shadow", SHADOW_KEYS), ("cache", CACHE_KEYS)):
             extra = set(data.get(key, {})) - allowed
             if extra:
                 raise ConfigError(f"{path}: [{key}]: unknown key(s) {', '.join(sorted(extra))}")
@@ -121,6 +135,8 @@ class PromptFile:
             "shadow": dict(data.get("shadow", {})),
             "description": data.get("description", ""),
         }
+        if "cache" in data:  # only when given: older files keep their artifact ids
+            content["cache"] = _cache_table(dict(data["cache"]), path)
         return cls(path.stem, path, content)
 
 
@@ -150,6 +166,11 @@ class PromptVersion:
     def params(self) -> dict[str, Any]:
         """Provider parameters."""
         return dict(self.content["prompt"].get("params", {}))
+
+    @property
+    def cache(self) -> dict[str, Any]:
+        """The file's ``[cache]`` table (empty: the configuration's defaults)."""
+        return dict(self.content["prompt"].get("cache", {}))
 
     def output_model(self) -> type[BaseModel] | None:
         """The reply's schema, if the prompt names one."""
@@ -290,17 +311,25 @@ class PromptRegistry:
     def _artifact_content(self, pf: PromptFile) -> dict[str, Any]:
         """What the artifact id hashes: the prompt, the route's model config, the agent's code, the dependencies."""
         route = pf.content.get("route") or self.settings.runtime.default_route
-        if route not in self.settings.routes:
-            raise ConfigError(f"{pf.path}: route {route!r} is not defined under [routes]")
-        chain = self.settings.routes[route].chain
-        models = [
-            {
-                "deployment": d,
-                "model": self.settings.deployments[d].model,
-                "api_base": self.settings.deployments[d].api_base,
-            }
-            for d in chain
-        ]
+        routers = self.settings.routers
+        if route not in self.settings.routes and route not in routers:
+            raise ConfigError(f"{pf.path}: route {route!r} is not defined under [routes] or [routers]")
+        names = sorted(routers[route].routes()) if route in routers else [route]
+        models: Any = {
+            r: [
+                {
+                    "deployment": d,
+                    "model": self.settings.deployments[d].model,
+                    "api_base": self.settings.deployments[d].api_base,
+                }
+                for d in self.settings.routes[r].chain
+            ]
+            for r in names
+        }
+        if route in routers:  # a router's rules are part of the model config
+            models = {"router": routers[route].model_dump(mode="json"), "routes": models}
+        else:
+            models = models[route]
         code = ""
         agent_name = pf.content.get("agent")
         if agent_name:
@@ -774,3 +803,19 @@ async def act(
             await prompts.start(name, kind, version, actor=actor, via=via)
         else:
             await prompts.stop(name, kind, actor=actor, via=via)
+
+
+def _cache_table(table: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Check a prompt file's ``[cache]`` table, naming the key at fault."""
+    for key in ("exact", "semantic", "prompt_caching"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"{path}: [cache]: {key} must be true or false")
+    threshold = table.get("threshold")
+    if threshold is not None and (not isinstance(threshold, (int, float)) or not 0 < threshold <= 1):
+        raise ConfigError(f"{path}: [cache]: threshold must be a number in (0, 1]")
+    if table.get("scope", "user") not in ("user", "session", "shared"):
+        raise ConfigError(f"{path}: [cache]: scope must be user, session or shared")
+    ttl = table.get("ttl_s")
+    if ttl is not None and (not isinstance(ttl, (int, float)) or ttl <= 0):
+        raise ConfigError(f"{path}: [cache]: ttl_s must be a positive number of seconds")
+    return table

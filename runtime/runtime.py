@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentops.runtime.budgets import Budgets
+from agentops.runtime.cache import ResponseCache
 from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
 from agentops.runtime.config import SIMULATOR_API_BASE, Settings
 from agentops.runtime.errors import ConfigError, describe_validation
@@ -22,16 +24,20 @@ from agentops.runtime.events import EventBus
 from agentops.runtime.flags import Flags
 from agentops.runtime.llm import LLMClient, Route
 from agentops.runtime.logs import get_logger
+from agentops.runtime.pacing import DeploymentLimits, Pacer
 from agentops.runtime.pool import WorkerPool
 from agentops.runtime.pricing import PriceBook
 from agentops.runtime.prompts import PromptRegistry
 from agentops.runtime.provider import Deployment, load_litellm_async
+from agentops.runtime.ratelimit import SlidingWindow
 from agentops.runtime.registry import Registry, default_registry, import_agent_modules
 from agentops.runtime.retry import RetryPolicy
+from agentops.runtime.router import ModelRouter
 from agentops.runtime.simulator import Simulator
 from agentops.runtime.tasks import TaskRunner
 from agentops.runtime.tracing import Tracer
 from agentops.store import CircuitEventRecord, Store, TaskRecord
+from agentops.store.costs import CostStore
 
 __all__ = ["LIVE_KEYS", "CircuitStatus", "Reload", "Runtime"]
 
@@ -63,6 +69,7 @@ LIVE_KEYS = frozenset(
     {"retry", "circuit", "gate", "log", "runtime.max_steps", "runtime.tool_timeout_s", "workers.poll_s"}
     | {"prompts.evaluate_every_s"}
     | {"api.rate_per_min", "api.rate_burst", "api.drain_grace_s"}
+    | {"budgets", "rate_limits", "cache.max_temperature", "cache.ttl_s", "cache.threshold"}
 )
 """Configuration a running runtime takes on at a reload (a whole section, or one key)."""
 
@@ -125,6 +132,12 @@ class Runtime:
         """Prompt versions, labels and rollouts (after :meth:`start`)."""
         self.flags: Flags | None = None
         """Feature flags (after :meth:`start`)."""
+        self.budgets: Budgets | None = None
+        """Budget caps, reservations and spend (after :meth:`start`)."""
+        self.cache: ResponseCache | None = None
+        """The response cache (after :meth:`start`)."""
+        self.pacer = Pacer(settings.rate_limits)
+        self.router = ModelRouter(settings.routers)
         self._rollouts: asyncio.Task[None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         """This process's identity on the queue's leases."""
@@ -160,8 +173,14 @@ class Runtime:
             await self.store.close()
             raise
         await self.flags.load()
+        costs = CostStore(self.store)
+        self.budgets = Budgets(s.budgets, costs)
+        await self.budgets.load()
+        self.cache = ResponseCache(s.cache, costs)
+        await self.cache.load()
         self._tasks = TaskRunner(s, self.registry, self.store, self.bus, self.wait_ready, self.owner)
         self._tasks.prompts, self._tasks.flags = self.prompts, self.flags
+        self._tasks.budgets, self._tasks.router = self.budgets, self.router
         if self._with_workers:
             w = s.workers
             self.pool = WorkerPool(
@@ -183,6 +202,8 @@ class Runtime:
             try:
                 await self.prompts.evaluate()
                 await self.flags.refresh()
+                if self.budgets is not None:
+                    await self.budgets.load()  # caps another process (the CLI, a second server) set
             except Exception as exc:  # noqa: BLE001 - keep watching
                 log.error("rollout evaluation failed", error=str(exc))
             await asyncio.sleep(self.settings.prompts.evaluate_every_s)
@@ -248,6 +269,14 @@ class Runtime:
                 setattr(breaker, name, value)
         if self.pool is not None:
             self.pool.poll_s = settings.workers.poll_s
+        if self.budgets is not None:
+            self.budgets.settings = settings.budgets
+        if self.cache is not None:
+            self.cache.settings = settings.cache
+        if any(k.startswith("rate_limits") for k in applied):
+            self.pacer.reconfigure(settings.rate_limits)
+        if self._client is not None:
+            self._client.estimate_output_tokens = settings.budgets.estimate_output_tokens
         if any(k.startswith("log") for k in applied):
             configure_logging(settings.log.level, settings.log.format)
         result = Reload(applied, [k for k in changed if not _is_live(k)])
@@ -340,6 +369,18 @@ class Runtime:
                 tracer=Tracer(self.store, self.bus),
                 store=self.store,
                 deadline_s=s.retry.deadline_s,
+                budgets=self.budgets,
+                pacer=self.pacer,
+                limits={
+                    n: DeploymentLimits(
+                        SlidingWindow(d.rpm, d.rate_window_s) if d.rpm else None,
+                        SlidingWindow(d.tpm, d.rate_window_s) if d.tpm else None,
+                    )
+                    for n, d in s.deployments.items()
+                    if d.rpm or d.tpm
+                },
+                cache=self.cache,
+                estimate_output_tokens=s.budgets.estimate_output_tokens,
             )
             self._deployments = deployments
             self.bus.publish("runtime.ready")

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agentops.runtime.budgets import Budgets
 from agentops.runtime.config import Settings
 from agentops.runtime.context import Context, TaskServices
 from agentops.runtime.errors import AgentOpsError, TaskInputError, describe_validation
@@ -27,6 +28,7 @@ from agentops.runtime.llm import LLMClient
 from agentops.runtime.logs import bound_task, get_logger
 from agentops.runtime.prompts import PromptRegistry
 from agentops.runtime.registry import AgentSpec, Registry
+from agentops.runtime.router import ModelRouter
 from agentops.runtime.tracing import Tracer, new_trace_id
 from agentops.store import EscalationStore, Journal, Store, TaskQueue, TaskRecord
 
@@ -53,6 +55,8 @@ class TaskRunner:
         self.bus = bus
         self.prompts: PromptRegistry | None = None
         self.flags: Flags | None = None
+        self.budgets: Budgets | None = None
+        self.router: ModelRouter | None = None
         self.queue = TaskQueue(store)
         self.journal = Journal(store)
         self.escalations = EscalationStore(store)
@@ -179,6 +183,8 @@ class TaskRunner:
             s.runtime.default_route,
             self.prompts,
             self.flags,
+            self.budgets,
+            self.router,
         )
         span = self._tracer.start(
             f"task {task.agent}",

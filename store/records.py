@@ -99,6 +99,8 @@ class LLMCallRecord:
     prompt_version: int | None = None
     gate_failed: bool = False
     """The reply failed its validation gate (a repair followed, or the step failed)."""
+    cache: str | None = None
+    """``exact`` or ``semantic`` when the answer came from the response cache."""
 
 
 @dataclass
@@ -136,6 +138,10 @@ class LedgerRecord:
     session_id: str | None = None
     prompt: str | None = None
     """``name@vN`` of the prompt version the call rendered, if any."""
+    cache: str | None = None
+    """``exact`` or ``semantic`` when served from the response cache (cost 0)."""
+    saving_usd: float = 0.0
+    """What caching saved: a cached answer's original cost, or cached input tokens' discount."""
 
 
 @dataclass
@@ -160,6 +166,10 @@ class CostRow:
     cached_tokens: int
     cost_usd: float
     unpriced_calls: int
+    cache_hits: int = 0
+    """Calls answered from the response cache."""
+    saving_usd: float = 0.0
+    """What the response cache and provider prompt caching saved."""
 
 
 @dataclass

@@ -171,8 +171,8 @@ class Store:
             (
                 "INSERT OR REPLACE INTO llm_calls (span_id, task_id, trace_id, route, model, deployment, status,"
                 " attempts, retries, fallbacks, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,"
-                " error_type, error, created_at, prompt, prompt_version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_type, error, created_at, prompt, prompt_version, cache)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     call.span_id,
                     call.task_id,
@@ -194,6 +194,7 @@ class Store:
                     call.created_at,
                     call.prompt,
                     call.prompt_version,
+                    call.cache,
                 ),
             )
         ]
@@ -201,8 +202,9 @@ class Store:
             statements.append(
                 (
                     "INSERT OR IGNORE INTO ledger (span_id, task_id, agent, user_id, session_id, model, deployment,"
-                    " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at, prompt)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at, prompt, cache,"
+                    " saving_usd)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         ledger.span_id,
                         ledger.task_id,
@@ -218,6 +220,8 @@ class Store:
                         int(ledger.priced),
                         ledger.created_at,
                         ledger.prompt,
+                        ledger.cache,
+                        ledger.saving_usd,
                     ),
                 )
             )
@@ -324,11 +328,15 @@ class Store:
             raise ValueError(f"cannot group costs by {dimension!r}; choose one of {', '.join(COST_DIMENSIONS)}")
         rows = await self._all(
             f"SELECT COALESCE({column}, '-') AS key, COUNT(*) AS calls, SUM(input_tokens), SUM(output_tokens),"
-            " SUM(cached_tokens), SUM(cost_usd), SUM(1 - priced) FROM ledger WHERE created_at >= ?"
+            " SUM(cached_tokens), SUM(cost_usd), SUM(1 - priced), SUM(cache IS NOT NULL), SUM(saving_usd)"
+            " FROM ledger WHERE created_at >= ?"
             " GROUP BY key ORDER BY SUM(cost_usd) DESC",
             (since,),
         )
-        return [CostRow(r[0], r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0.0, r[6] or 0) for r in rows]
+        return [
+            CostRow(r[0], r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0.0, r[6] or 0, r[7] or 0, r[8] or 0.0)
+            for r in rows
+        ]
 
     async def circuit_events(self, *, limit: int = 200) -> list[CircuitEventRecord]:
         """Recent circuit transitions, newest first."""

@@ -1,0 +1,131 @@
+"""Pacing LLM calls: per-user and per-agent token buckets, per-deployment provider windows.
+
+A call waits for a slot in every limit that applies to it, but never past its
+deadline: if the wait would end after the deadline it fails at once with
+:class:`~agentops.runtime.errors.RateLimitedError` (user and agent limits), or the call
+moves on to the route's next deployment (a deployment's own limit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from agentops.runtime.costconfig import RateLimitSettings
+from agentops.runtime.errors import RateLimitedError
+from agentops.runtime.ratelimit import SlidingWindow, TokenBucket
+
+__all__ = ["DeploymentLimits", "Pacer", "wait_for_slot"]
+
+_MAX_BUCKETS = 10_000  # users/agents with a bucket in memory; the least recently used go first
+
+
+@dataclass
+class DeploymentLimits:
+    """A deployment's provider limits (requests and tokens per window)."""
+
+    requests: SlidingWindow | None = None
+    tokens: SlidingWindow | None = None
+
+    def try_take(self, tokens: float) -> tuple[float, list[float] | None]:
+        """Take one request and ``tokens`` if both fit: ``(0, token handle)``; else ``(seconds to wait, None)``."""
+        wait = max(
+            self.requests.wait_time(1) if self.requests is not None else 0.0,
+            self.tokens.wait_time(tokens) if self.tokens is not None else 0.0,
+        )
+        if wait:
+            return wait, None
+        if self.requests is not None:
+            self.requests.try_take(1)
+        return (0.0, self.tokens.try_take(tokens)[1]) if self.tokens is not None else (0.0, None)
+
+
+@dataclass
+class Pacer:
+    """Token buckets per user and per agent, made on first use."""
+
+    settings: RateLimitSettings
+    _buckets: OrderedDict[tuple[str, str], TokenBucket] = field(default_factory=OrderedDict)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any user or agent limit is set."""
+        s = self.settings
+        return any(v is not None for v in (s.user_rpm, s.user_tpm, s.agent_rpm, s.agent_tpm))
+
+    def _bucket(self, kind: str, key: str, per_min: float) -> TokenBucket:
+        bucket = self._buckets.get((kind, key))
+        if bucket is None:
+            rate = per_min / 60.0
+            bucket = TokenBucket(rate, max(1.0, rate * self.settings.burst_s))
+            self._buckets[(kind, key)] = bucket
+            if len(self._buckets) > _MAX_BUCKETS:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end((kind, key))
+        return bucket
+
+    def _limits(self, user_id: str | None, agent: str | None) -> list[tuple[str, TokenBucket, bool]]:
+        s = self.settings
+        out: list[tuple[str, TokenBucket, bool]] = []
+        for who, key, rpm, tpm in (
+            ("user", user_id, s.user_rpm, s.user_tpm),
+            ("agent", agent, s.agent_rpm, s.agent_tpm),
+        ):
+            if key is None:
+                continue
+            if rpm is not None:
+                out.append((f"{who} {key!r} requests/min", self._bucket(who + ":rpm", key, rpm), False))
+            if tpm is not None:
+                out.append((f"{who} {key!r} tokens/min", self._bucket(who + ":tpm", key, tpm), True))
+        return out
+
+    async def acquire(self, *, user_id: str | None, agent: str | None, tokens: float, deadline: float) -> float:
+        """Wait for a slot in every limit of this user and agent. Returns the seconds waited.
+
+        Raises:
+            RateLimitedError: the wait would end after ``deadline`` (``time.monotonic`` seconds).
+        """
+        limits = self._limits(user_id, agent)
+        waited = 0.0
+        while limits:
+            wait, which = 0.0, ""
+            for name, bucket, by_tokens in limits:
+                w = bucket.wait_time(min(tokens, bucket.burst) if by_tokens else 1.0)
+                if w > wait:
+                    wait, which = w, name
+            if wait == 0.0:  # every limit has room: take from all at once (no await in between)
+                for _, bucket, by_tokens in limits:
+                    bucket.try_take(min(tokens, bucket.burst) if by_tokens else 1.0)
+                return waited
+            if time.monotonic() + wait > deadline:
+                raise RateLimitedError(
+                    f"rate limit {which}: next slot in {wait:.2f}s, after the call's deadline", limit=which, wait_s=wait
+                )
+            await asyncio.sleep(wait)
+            waited += wait
+        return waited
+
+    def reconfigure(self, settings: RateLimitSettings) -> None:
+        """Take new limits (buckets are made again on their next use)."""
+        self.settings = settings
+        self._buckets.clear()
+
+
+async def wait_for_slot(limits: DeploymentLimits, tokens: float, deadline: float) -> tuple[float, list[float] | None]:
+    """Wait for a deployment's slot. Returns (seconds waited, token handle), or raises when past the deadline.
+
+    Raises:
+        RateLimitedError: the next slot is after ``deadline``.
+    """
+    waited = 0.0
+    while True:
+        wait, handle = limits.try_take(tokens)
+        if wait == 0.0:
+            return waited, handle
+        if time.monotonic() + wait > deadline:
+            raise RateLimitedError(f"provider limit: next slot in {wait:.2f}s, after the call's deadline", wait_s=wait)
+        await asyncio.sleep(wait)
+        waited += wait
