@@ -158,7 +158,11 @@ class Budgets:
         reservation.settled = True
         for scope, k in reservation.keys:
             held = reservation.tokens if scope in TOKEN_SCOPES else reservation.usd
-            self._reserved[(scope, k)] = max(0.0, self._reserved.get((scope, k), 0.0) - held)
+            left = self._reserved.get((scope, k), 0.0) - held
+            if left > 1e-9 * max(1.0, held):
+                self._reserved[(scope, k)] = left
+            else:  # nothing in flight (floating-point residue aside)
+                self._reserved.pop((scope, k), None)
             if (scope, k) in self._used:
                 self._used[(scope, k)] += tokens if scope in TOKEN_SCOPES else usd
         if len(self._used) > _MAX_KEYS:

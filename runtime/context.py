@@ -367,6 +367,7 @@ class Context:
             BUDGET_STEP,
             f"budget {exc.scope} {exc.key!r} would be exceeded ({exc}); raise its cap?",
             context={
+                "kind": "budget",
                 "scope": exc.scope,
                 "key": exc.key,
                 "unit": exc.unit,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from agentops.runtime import prompts as prompt_ops
-from agentops.runtime.budgets import BudgetStatus, Budgets, start_of_day
+from agentops.runtime.budgets import Budgets, BudgetStatus, start_of_day
 from agentops.runtime.config import Settings
 from agentops.runtime.events import EventBus, Subscription
 from agentops.runtime.flags import Flags, FlagStatus

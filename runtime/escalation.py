@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentops.runtime.errors import DecisionError, describe_validation
 from agentops.runtime.registry import ToolSpec
@@ -116,3 +116,31 @@ def validate_edit(tool: ToolSpec | None, args: Any) -> Any:
     except ValidationError as exc:
         problems = describe_validation(exc)
         raise DecisionError(f"edited arguments for tool {tool.name!r} are invalid: {problems}") from None
+
+
+class BudgetRaise(BaseModel):
+    """An operator's edit of a budget escalation: the new cap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cap: float = Field(gt=0)
+    """The budget's new cap (USD, or tokens for task and session budgets)."""
+
+
+def is_budget_escalation(record: EscalationRecord) -> bool:
+    """Whether an escalation asks to raise a budget's cap (its edit is a new cap)."""
+    return record.tool is None and isinstance(record.context, dict) and record.context.get("kind") == "budget"
+
+
+def validate_budget_edit(args: Any) -> dict[str, Any]:
+    """Check an edited budget escalation (``{"cap": number > 0}``).
+
+    Raises:
+        DecisionError: naming the field that fails.
+    """
+    if not isinstance(args, dict):
+        raise DecisionError('a budget edit is a JSON object: {"cap": <new cap>}')
+    try:
+        return BudgetRaise.model_validate(args).model_dump(mode="json")
+    except ValidationError as exc:
+        raise DecisionError(f"edited budget cap is invalid: {describe_validation(exc)}") from None

@@ -356,9 +356,9 @@ class LLMClient:
             params = {**params, "cache_control_injection_points": [{"location": "message", "role": "system"}]}
         retries = 0
         while True:
-            handle = None
+            handles: list[list[float] | None] = []
             if limits is not None:
-                waited, handle = await wait_for_slot(limits, progress.tokens, deadline)  # RateLimitedError: next one
+                waited, handles = await wait_for_slot(limits, progress.tokens, deadline)  # RateLimitedError: next one
                 if waited:
                     parent.attributes["agentops.rate_limit.waited_s"] = round(
                         waited + parent.attributes.get("agentops.rate_limit.waited_s", 0.0), 3
@@ -384,6 +384,8 @@ class LLMClient:
             try:
                 reply = await complete(dep, messages, timeout=min(dep.timeout_s, remaining), **params)
             except ProviderError as exc:
+                if limits is not None:
+                    limits.done(handles, None)
                 self._settle_breaker(breaker, exc, probe)
                 self._tracer.end(attempt, "error", str(exc), attrs={"http.response.status_code": exc.status})
                 if not self.retry.should_retry(exc, retries):
@@ -396,13 +398,15 @@ class LLMClient:
                 await asyncio.sleep(wait)
                 continue
             except BaseException:
+                if limits is not None:
+                    limits.done(handles, None)
                 breaker.release(probe)
                 self._tracer.end(attempt, "error", "cancelled")
                 raise
             breaker.record_success(probe)
             self._tracer.end(attempt, "ok")
-            if handle is not None and limits is not None and limits.tokens is not None:
-                limits.tokens.settle(handle, reply.usage.input_tokens + reply.usage.output_tokens)
+            if limits is not None:
+                limits.done(handles, reply.usage.input_tokens + reply.usage.output_tokens)
             return reply
 
     @staticmethod

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from agentops.runtime.errors import ConflictError, DecisionError, NotFoundError
-from agentops.runtime.escalation import DECISIONS, Decision, validate_edit
+from agentops.runtime.escalation import DECISIONS, Decision, is_budget_escalation, validate_budget_edit, validate_edit
 from agentops.runtime.registry import Registry
 from agentops.runtime.runtime import Runtime
 from agentops.runtime.tasks import TaskRunner
@@ -132,7 +132,9 @@ class Operations:
         if action not in DECISIONS:
             raise DecisionError(f"unknown decision {action!r}; use one of {', '.join(DECISIONS)}")
         current = await self.get_escalation(escalation_id)
-        if action == "edit":
+        if action == "edit" and is_budget_escalation(current):
+            args = validate_budget_edit(args)
+        elif action == "edit":
             tool = self.registry.tools.get(current.tool) if current.tool else None
             if current.tool and tool is None:
                 raise DecisionError(f"tool {current.tool!r} is not registered here; cannot validate the edit")

@@ -29,17 +29,28 @@ class DeploymentLimits:
     requests: SlidingWindow | None = None
     tokens: SlidingWindow | None = None
 
-    def try_take(self, tokens: float) -> tuple[float, list[float] | None]:
-        """Take one request and ``tokens`` if both fit: ``(0, token handle)``; else ``(seconds to wait, None)``."""
+    def try_take(self, tokens: float) -> tuple[float, list[list[float] | None]]:
+        """Take one request and ``tokens`` if both fit: ``(0, handles)``; else ``(seconds to wait, [])``."""
         wait = max(
             self.requests.wait_time(1) if self.requests is not None else 0.0,
             self.tokens.wait_time(tokens) if self.tokens is not None else 0.0,
         )
         if wait:
-            return wait, None
-        if self.requests is not None:
-            self.requests.try_take(1)
-        return (0.0, self.tokens.try_take(tokens)[1]) if self.tokens is not None else (0.0, None)
+            return wait, []
+        return 0.0, [
+            self.requests.try_take(1)[1] if self.requests is not None else None,
+            self.tokens.try_take(tokens)[1] if self.tokens is not None else None,
+        ]
+
+    def done(self, handles: list[list[float] | None], tokens: float | None) -> None:
+        """The attempt's answer came back: count it from now, with its real tokens (if known)."""
+        if not handles:
+            return
+        request, token = handles
+        if request is not None and self.requests is not None:
+            self.requests.settle(request)
+        if token is not None and self.tokens is not None:
+            self.tokens.settle(token, tokens)
 
 
 @dataclass
@@ -114,17 +125,19 @@ class Pacer:
         self._buckets.clear()
 
 
-async def wait_for_slot(limits: DeploymentLimits, tokens: float, deadline: float) -> tuple[float, list[float] | None]:
-    """Wait for a deployment's slot. Returns (seconds waited, token handle), or raises when past the deadline.
+async def wait_for_slot(
+    limits: DeploymentLimits, tokens: float, deadline: float
+) -> tuple[float, list[list[float] | None]]:
+    """Wait for a deployment's slot. Returns (seconds waited, handles for :meth:`DeploymentLimits.done`).
 
     Raises:
         RateLimitedError: the next slot is after ``deadline``.
     """
     waited = 0.0
     while True:
-        wait, handle = limits.try_take(tokens)
+        wait, handles = limits.try_take(tokens)
         if wait == 0.0:
-            return waited, handle
+            return waited, handles
         if time.monotonic() + wait > deadline:
             raise RateLimitedError(f"provider limit: next slot in {wait:.2f}s, after the call's deadline", wait_s=wait)
         await asyncio.sleep(wait)

@@ -99,9 +99,23 @@ class SlidingWindow:
         self._total += n
         return 0.0, entry
 
-    def settle(self, handle: list[float], n: float) -> None:
-        """Replace an admitted estimate by the real figure (while it is still in the window)."""
-        self._expire(self._clock())
-        if self._admitted and handle[0] >= self._admitted[0][0]:  # not expired yet (expiry is oldest first)
+    def settle(self, handle: list[float], n: float | None = None) -> None:
+        """Count an admitted take from now (when its answer came back), and as ``n`` units if given.
+
+        A provider counts a request when it arrives, which is at the latest when its answer
+        comes back: counting it from then on keeps the window on the safe side of the
+        provider's, however long the request took to get there.
+        """
+        now = self._clock()
+        self._expire(now)
+        for i, entry in enumerate(self._admitted):
+            if entry is handle:
+                del self._admitted[i]
+                break
+        else:
+            return  # already out of the window
+        if n is not None:
             self._total += n - handle[1]
             handle[1] = n
+        handle[0] = now
+        self._admitted.append(handle)

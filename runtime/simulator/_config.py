@@ -90,7 +90,8 @@ class ModelBehaviour(BaseModel):
             asked for, that the JSON violates the requested schema.
         outages: Scheduled outage windows (503 on every request).
         context_window: Largest prompt, in estimated tokens; above it: 400.
-        rpm_limit: Requests admitted per rolling 60 s; above it: 429.
+        rpm_limit: Requests admitted per rolling ``rpm_window_s``; above it: 429.
+        rpm_window_s: The rate limit's window (60 s: per minute).
         cache_min_tokens: Smallest seen prefix reported as cached tokens.
         replies: Scripted reply texts, cycled in order; empty = generated.
         fail_statuses: Always answer with these statuses, cycled; e.g. [401].
@@ -112,6 +113,7 @@ class ModelBehaviour(BaseModel):
     outages: list[Outage] = Field(default_factory=list)
     context_window: int = Field(default=128_000, gt=0)
     rpm_limit: int | None = Field(default=None, gt=0)
+    rpm_window_s: float = Field(default=60.0, gt=0)
     cache_min_tokens: int = Field(default=0, ge=0)
     replies: list[str] = Field(default_factory=list)
     fail_statuses: list[int] = Field(default_factory=list)

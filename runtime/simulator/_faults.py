@@ -19,8 +19,6 @@ from ._prompt import PrefixCache
 
 __all__ = ["Fault", "ModelState", "decide"]
 
-_RPM_WINDOW_S = 60.0
-
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -107,10 +105,11 @@ def decide(
         if window is not None:
             return Fault("outage", 503, window=window)
     if behaviour.rpm_limit is not None:
-        while state.admitted and state.admitted[0] <= now - _RPM_WINDOW_S:
+        window_s = behaviour.rpm_window_s
+        while state.admitted and state.admitted[0] <= now - window_s:
             state.admitted.popleft()
         if len(state.admitted) >= behaviour.rpm_limit:
-            wait = state.admitted[0] + _RPM_WINDOW_S - now
+            wait = state.admitted[0] + window_s - now
             return Fault("rpm_limit", 429, retry_after_s=float(max(1, math.ceil(wait))))
         state.admitted.append(now)
     if prompt_tokens > behaviour.context_window:
