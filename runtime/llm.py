@@ -46,7 +46,7 @@ from agentops.store import LedgerRecord, LLMCallRecord, Store
 
 log = get_logger("agentops.llm")
 
-__all__ = ["CallOptions", "CallScope", "LLMClient", "LLMResponse", "Route"]
+__all__ = ["CallOptions", "CallScope", "LLMClient", "LLMResponse", "Route", "with_cache_markers"]
 
 _COUNTS_AGAINST_DEPLOYMENT = frozenset({401, 403, 404})
 """Permanent statuses that say the deployment itself is broken (key, model name, URL)."""
@@ -352,8 +352,7 @@ class LLMClient:
     ) -> ProviderReply:
         breaker = self.breakers[dep.name]
         limits = self.limits.get(dep.name)
-        if progress.prompt_caching and dep.provider in _MARKER_PROVIDERS:
-            params = {**params, "cache_control_injection_points": [{"location": "message", "role": "system"}]}
+        params = with_cache_markers(dep, params) if progress.prompt_caching else params
         retries = 0
         while True:
             handles: list[list[float] | None] = []
@@ -653,6 +652,14 @@ class LLMClient:
             cost_usd=call.cost_usd,
             error_type=call.error_type,
         )
+
+
+def with_cache_markers(dep: Deployment, params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters asking litellm to mark the system message as a cache breakpoint, for providers whose
+    prompt caching needs markers (Anthropic, Bedrock, Vertex, Gemini); others cache by themselves."""
+    if dep.provider not in _MARKER_PROVIDERS:
+        return params
+    return {**params, "cache_control_injection_points": [{"location": "message", "role": "system"}]}
 
 
 def _prompt_ref(scope: CallScope) -> str | None:
