@@ -7,7 +7,10 @@ things happen early and often: the primary model goes down for 30 s every two
 minutes (the first time ~20 s after traffic starts, so its circuit opens and traffic
 fails over), and bursts of 429s hit it in between. Some tickets ask for refunds; the
 triage agent escalates those above $100 to an operator, so the Escalations screen has
-decisions waiting. The schedule and the traffic
+decisions waiting. Cost control is on: a model router (``auto``) sends the triage
+classifier and short tickets to a cheap route and the rest to the strong one, the
+classifier's repeated tickets are answered from the cache, and each user has a daily
+budget that downgrades them to the cheap route when it runs out. The schedule and the traffic
 are seeded, so ``--seed`` reproduces the same sequence of tasks and faults.
 
 No Textual here: the console attaches to :meth:`Demo.start`'s control, and
@@ -83,6 +86,26 @@ def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE, workers: int = 1
         },
         log={"level": "warning"},
         workers={"concurrency": workers, "lease_s": 30.0, "poll_s": 0.25},
+        routes={
+            "default": {"chain": ["primary", "fallback", "emergency"]},
+            "cheap": {"chain": ["emergency", "fallback"]},
+        },
+        routers={
+            "auto": {
+                "default": "default",
+                "rules": [
+                    {"prompt": "triage.classify", "route": "cheap"},
+                    {"agent": "triage", "max_chars": 50, "route": "cheap"},
+                ],
+            }
+        },
+        runtime={"default_route": "auto"},
+        budgets={
+            "user_day_usd": 0.02,
+            "global_day_usd": 5.0,
+            "actions": {"user-day": "downgrade"},
+            "downgrade_route": "cheap",
+        },
         simulator={
             "enabled": True,
             "seed": seed,
@@ -223,6 +246,7 @@ class Demo:
         if self.started_at is None:
             return "starting runtime (loading providers)"
         st, totals = await c.status(), await c.call_totals(since=self.started_at)
+        cache = await c.cache_stats(since=self.started_at)
         assert self.runtime.pool is not None
         pool = self.runtime.pool.stats()
         elapsed = time.time() - self.started_at
@@ -234,6 +258,7 @@ class Demo:
             f" · calls {totals.calls} ({totals.errors} failed, {totals.retries} retries,"
             f" {totals.fallbacks} fell back) · circuits not closed: {', '.join(opened) or 'none'}"
             f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"
+            f" · cache {cache.exact_hits + cache.semantic_hits} hits (saved ${cache.saving_usd:.4f})"
         )
 
 
