@@ -194,20 +194,25 @@ class Budgets:
         for scope in BUDGET_SCOPES:
             if self.settings.cap(scope) is None and not any(s == scope for s, _ in self._live_caps):
                 continue
-            used = await self._costs.used_by_key(scope, since=self._day)
+            if scope in TOKEN_SCOPES:  # a task's or session's tokens count from its start, not today's
+                used = await self._costs.tokens_of_active(scope, since=self._day)
+            else:
+                used = await self._costs.used_by_key(scope, since=self._day)
+            recent = await self._costs.used_by_key(scope, since=now - _RATE_WINDOW_S, until=now + 1)
             for s, k in self._live_caps:
                 if s == scope and k != "*" and k not in used:
                     used[k] = await self._costs.used(scope, k, since=self._day)
             for (s, k), held in self._reserved.items():
                 if s == scope and held and k not in used:
                     used[k] = self._used.get((s, k), 0.0)
+            if scope == "global-day":
+                used.setdefault("*", 0.0)
             rows = []
             for k, u in used.items():
                 cap = self.cap(scope, k)
                 if cap is None:
                     continue
-                recent = await self._costs.spent_between(scope, k, now - _RATE_WINDOW_S, now + 1)
-                rate_per_s = recent / _RATE_WINDOW_S
+                rate_per_s = recent.get(k, 0.0) / _RATE_WINDOW_S
                 reserved = self._reserved.get((scope, k), 0.0)
                 eta = max(0.0, cap - u - reserved) / rate_per_s if rate_per_s > 0 else None
                 rows.append(

@@ -198,22 +198,25 @@ class CostStore:
         rows = await self.store._all(f"SELECT SUM(cost_usd) FROM ledger WHERE created_at >= ?{where}", params)
         return float(rows[0][0] or 0.0)
 
-    async def used_by_key(self, scope: str, *, since: float) -> dict[str, float]:
-        """Every key's use of a scope with activity since ``since`` (tokens or USD as :meth:`used`)."""
-        if scope == "global-day":
-            return {"*": await self.used(scope, "*", since=since)}
+    async def used_by_key(self, scope: str, *, since: float, until: float | None = None) -> dict[str, float]:
+        """Each key's use of a scope in ``[since, until)`` (one query): USD for ``*-day`` scopes,
+        tokens for task and session."""
         column = _TOKEN_COLUMNS.get(scope) or _SPEND_COLUMNS[scope]
-        keys = await self.store._all(
-            f"SELECT DISTINCT {column} FROM ledger WHERE created_at >= ? AND {column} IS NOT NULL", (since,)
-        )
-        return {str(r[0]): await self.used(scope, str(r[0]), since=since) for r in keys}
-
-    async def spent_between(self, scope: str, key: str, since: float, until: float) -> float:
-        """USD (or tokens, for task and session) a budget used in ``[since, until)``: its recent rate."""
-        column = _TOKEN_COLUMNS.get(scope) or _SPEND_COLUMNS.get(scope)
         what = "input_tokens + output_tokens" if scope in _TOKEN_COLUMNS else "cost_usd"
-        where, params = (f" AND {column} = ?", (since, until, key)) if column else ("", (since, until))
+        key = column or "'*'"
         rows = await self.store._all(
-            f"SELECT SUM({what}) FROM ledger WHERE created_at >= ? AND created_at < ?{where}", params
+            f"SELECT {key}, SUM({what}) FROM ledger WHERE created_at >= ? AND created_at < ?"
+            f"{f' AND {column} IS NOT NULL' if column else ''} GROUP BY 1",
+            (since, until if until is not None else 1e18),
         )
-        return float(rows[0][0] or 0.0)
+        return {str(r[0]): float(r[1] or 0.0) for r in rows}
+
+    async def tokens_of_active(self, scope: str, *, since: float) -> dict[str, float]:
+        """Whole tokens (ever) of every task or session with ledger activity since ``since`` (one query)."""
+        column = _TOKEN_COLUMNS[scope]
+        rows = await self.store._all(
+            f"SELECT {column}, SUM(input_tokens + output_tokens) FROM ledger WHERE {column} IN"
+            f" (SELECT DISTINCT {column} FROM ledger WHERE created_at >= ? AND {column} IS NOT NULL) GROUP BY 1",
+            (since,),
+        )
+        return {str(r[0]): float(r[1] or 0.0) for r in rows}

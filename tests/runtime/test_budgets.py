@@ -131,6 +131,10 @@ async def test_escalate_asks_an_operator_who_raises_the_cap_and_the_task_goes_on
         raised = [a for a in audit if a.action == "budget.cap"]
         assert raised[0].actor == "ana" and raised[0].target == f"task:{task.id}" and raised[0].details["to"] == 10_000
         assert rt.budgets.cap("task", task.id) == 10_000
+        gauges = {(b.scope, b.key): b for b in await control.budgets()}
+        gauge = gauges[("task", task.id)]
+        assert (gauge.cap, gauge.unit, gauge.reserved) == (10_000, "tokens", 0)
+        assert gauge.used == sum(c.input_tokens + c.output_tokens for c in await rt.store.llm_calls(task_id=task.id))
     finally:
         await rt.stop()
 
