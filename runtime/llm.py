@@ -230,7 +230,11 @@ class LLMClient:
                         session_id=scope.session_id,
                         artifact=scope.prompt_artifact,
                     )
-                    hit = await self.cache.lookup(keys, policy)
+                    try:
+                        hit = await self.cache.lookup(keys, policy)
+                    except Exception as exc:  # noqa: BLE001 - a broken cache is a miss, not a failed call
+                        log.warning("cache lookup failed; calling the provider", error=str(exc), span_id=span.span_id)
+                        hit = None
                     if hit is not None:
                         return await self._record_hit(span, scope, route, hit, started)
             tokens_in, tokens_out = _estimate_tokens(messages, params, self.estimate_output_tokens)
