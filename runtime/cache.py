@@ -145,8 +145,14 @@ class ResponseCache:
 
     # -- lookup and store -----------------------------------------------------------------------
 
-    async def lookup(self, keys: RequestKeys, policy: CachePolicy) -> CacheHit | None:
-        """The cached answer for a request: exact first, then semantic."""
+    async def lookup(
+        self, keys: RequestKeys, policy: CachePolicy, rejected: list[dict[str, Any]] | None = None
+    ) -> CacheHit | None:
+        """The cached answer for a request: exact first, then semantic.
+
+        ``rejected`` collects the semantic candidates over the threshold that failed verification
+        (entry, similarity, reason): the span says why a near match was not served.
+        """
         now = self._clock()
         if policy.exact:
             entry_id = self._exact.get(keys.exact)
@@ -156,7 +162,12 @@ class ResponseCache:
                     return hit
         if policy.semantic and keys.text and self._index is not None and len(self._index):
             vector = await self._embed(keys.text)
-            match = self._index.search(keys.namespace, vector, self._threshold(policy), keys.text)
+            refused: list[Any] = []
+            match = self._index.search(keys.namespace, vector, self._threshold(policy), keys.text, rejected=refused)
+            if rejected is not None:
+                rejected += [
+                    {"entry": r.entry_id, "similarity": round(r.similarity, 4), "reason": r.reason} for r in refused
+                ]
             if match is not None:
                 hit = self._hit(match.entry_id, now)
                 if hit is not None:
@@ -204,7 +215,7 @@ class ResponseCache:
                 prompt,
                 keys.artifact,
                 keys.text,
-                vector.astype("float32").tobytes(),
+                _to_bytes(vector),
             )
             self._remember(record)
             self._costs.put_entry(record)
@@ -292,9 +303,15 @@ class ResponseCache:
 
     @staticmethod
     def _vector_from(data: bytes) -> Any:
-        import numpy as np
+        from agentops.runtime.semantic import vector_from_bytes
 
-        return np.frombuffer(data, dtype=np.float32)
+        return vector_from_bytes(data)
+
+
+def _to_bytes(vector: Any) -> bytes:
+    from agentops.runtime.semantic import vector_to_bytes
+
+    return vector_to_bytes(vector)
 
 
 def _digest(value: Any) -> str:

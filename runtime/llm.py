@@ -230,13 +230,16 @@ class LLMClient:
                         session_id=scope.session_id,
                         artifact=scope.prompt_artifact,
                     )
+                    rejected: list[dict[str, Any]] = []
                     try:
-                        hit = await self.cache.lookup(keys, policy)
+                        hit = await self.cache.lookup(keys, policy, rejected)
                     except Exception as exc:  # noqa: BLE001 - a broken cache is a miss, not a failed call
                         log.warning("cache lookup failed; calling the provider", error=str(exc), span_id=span.span_id)
                         hit = None
                     if hit is not None:
                         return await self._record_hit(span, scope, route, hit, started)
+                    if rejected:
+                        span.attributes["agentops.cache.rejected"] = rejected[:4]
             tokens_in, tokens_out = _estimate_tokens(messages, params, self.estimate_output_tokens)
             progress.tokens = tokens_in + tokens_out
             chain, reservation = await self._reserve(chain, scope, tokens_in, tokens_out, progress, span)

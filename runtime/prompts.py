@@ -358,6 +358,10 @@ class PromptRegistry:
 
     # -- resolution -----------------------------------------------------------------------------
 
+    def uses_semantic_cache(self) -> bool:
+        """Whether any loaded version turns the semantic cache on in its ``[cache]`` table."""
+        return any(v.cache.get("semantic") for v in self._versions.values())
+
     def names(self) -> list[str]:
         """Every prompt with at least one version."""
         return sorted({p for p, _ in self._versions})

@@ -383,6 +383,10 @@ class Runtime:
                 estimate_output_tokens=s.budgets.estimate_output_tokens,
             )
             self._deployments = deployments
+            if s.cache.semantic or (self.prompts is not None and self.prompts.uses_semantic_cache()):
+                from agentops.runtime.verify import load_wordllama_async
+
+                await load_wordllama_async()  # the semantic cache's model, off the loop, before the first lookup
             self.bus.publish("runtime.ready")
         except Exception as exc:  # noqa: BLE001 - surfaced to every waiter
             self._load_error = exc

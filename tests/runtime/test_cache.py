@@ -147,3 +147,73 @@ async def test_clearing_a_prompts_entries_is_audited(make_settings, tmp_path: Pa
         assert (entry.actor, entry.target, entry.details) == ("ana", "answer", {"entries": 1})
     finally:
         await rt.stop()
+
+
+SEMANTIC = """
+template = "{{ question }}"
+[params]
+temperature = 0
+[cache]
+semantic = true
+"""
+
+
+async def semantic_runtime(make_settings, tmp_path: Path) -> Runtime:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir(exist_ok=True)
+    (prompts / "answer.toml").write_text(SEMANTIC)
+    rt = Runtime(make_settings(prompts={"dir": str(prompts)}, runtime={"agent_modules": []}), asker())
+    await rt.start()
+    await rt.wait_ready()
+    return rt
+
+
+async def test_a_paraphrase_is_served_with_its_entry_and_similarity_on_the_span(make_settings, tmp_path: Path):
+    rt = await semantic_runtime(make_settings, tmp_path)
+    try:
+        first = await rt.run("ask", {"question": "How do I reset my password?"}, user_id="u1")
+        again = await rt.run("ask", {"question": "How can I reset my password?"}, user_id="u1")
+        assert (first.output["cache"], again.output["cache"]) == (None, "semantic")
+        assert again.output["text"] == first.output["text"]
+        assert rt.simulator.stats.requests == 1
+        await rt.store.writer.flush()
+        (span,) = [s for s in await rt.store.spans_for_task(again.id) if s.kind == "llm"]
+        a = span.attributes
+        assert a["agentops.cache.hit"] == "semantic" and a["agentops.cache.entry"].endswith(":s")
+        assert 0.9 <= a["agentops.cache.similarity"] <= 1.0
+        assert a["agentops.cache.matched_text"] == "How do I reset my password?"
+        stats = await LocalControl.of(rt).cache_stats(since=0)
+        assert stats.semantic_hits == 1 and stats.saving_usd > 0
+    finally:
+        await rt.stop()
+
+
+async def test_a_near_identical_question_with_another_number_is_not_served(make_settings, tmp_path: Path):
+    rt = await semantic_runtime(make_settings, tmp_path)
+    try:
+        await rt.run("ask", {"question": "Can I get a refund within 30 days of purchase?"}, user_id="u1")
+        other = await rt.run("ask", {"question": "Can I get a refund within 60 days of purchase?"}, user_id="u1")
+        assert other.output["cache"] is None and rt.simulator.stats.requests == 2
+        await rt.store.writer.flush()
+        (span,) = [s for s in await rt.store.spans_for_task(other.id) if s.kind == "llm"]
+        rejected = span.attributes.get("agentops.cache.rejected", [])
+        assert all("numbers differ" in r["reason"] for r in rejected)  # why a close match was refused
+    finally:
+        await rt.stop()
+
+
+async def test_no_answer_crosses_users_and_semantic_entries_survive_a_restart(make_settings, tmp_path: Path):
+    rt = await semantic_runtime(make_settings, tmp_path)
+    try:
+        await rt.run("ask", {"question": "How do I reset my password?"}, user_id="u1")
+        other_user = await rt.run("ask", {"question": "How can I reset my password?"}, user_id="u2")
+        assert other_user.output["cache"] is None
+    finally:
+        await rt.stop()
+    rt = await semantic_runtime(make_settings, tmp_path)  # the same store: entries reloaded with their vectors
+    try:
+        again = await rt.run("ask", {"question": "How can I reset my password?"}, user_id="u1")
+        assert again.output["cache"] in ("semantic", "exact")
+        assert rt.simulator.stats.requests == 0
+    finally:
+        await rt.stop()
