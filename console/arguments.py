@@ -20,7 +20,9 @@ def json_arg(name: str, text: str) -> Any:
         raise UsageError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-COMMANDS = frozenset({"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker", "prompts", "flags"})
+COMMANDS = frozenset(
+    {"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker", "prompts", "flags", "budgets", "cache"}
+)
 
 
 def add_connect(parser: Any) -> None:
@@ -73,6 +75,7 @@ def add_parsers(sub: Any) -> None:
 
     sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")
     _prompt_parsers(sub)
+    _cost_parsers(sub)
 
 
 def _prompt_parsers(sub: Any) -> None:
@@ -105,3 +108,31 @@ def _prompt_parsers(sub: Any) -> None:
     f.add_argument("value", nargs="?", default=None, help="the percentage, for rollout")
     f.add_argument("pairs", nargs="*", help="key=value, for set")
     add_connect(f)
+
+
+def _cost_parsers(sub: Any) -> None:
+    """``budgets`` and ``cache``."""
+    b = sub.add_parser(
+        "budgets",
+        help="budget caps and their use today: list, set SCOPE KEY CAP",
+        description="list (the default): every capped budget in use today, with its use against the cap, what"
+        " calls in flight hold, the rate over the last 15 minutes, the time to the cap at that rate, and the"
+        " action over it. set SCOPE KEY CAP: change a cap live (audited); SCOPE is task, session (tokens),"
+        " user-day, agent-day or global-day (USD); KEY the id, or * for global-day and for a scope's default.",
+    )
+    b.add_argument("action", nargs="?", choices=["list", "set"], default="list")
+    b.add_argument("scope", nargs="?", default=None, help="for set: task, session, user-day, agent-day, global-day")
+    b.add_argument("key", nargs="?", default=None, help="for set: the task, session, user or agent id (or *)")
+    b.add_argument("cap", nargs="?", default=None, help="for set: USD (the *-day scopes) or tokens (task, session)")
+    add_connect(b)
+    c = sub.add_parser(
+        "cache",
+        help="the response cache: stats (hit rate, savings, entries), clear",
+        description="stats (the default): calls, exact and semantic hits, what cached answers and provider prompt"
+        " caching saved, and the entries held. clear: drop cached answers, all or one prompt's (audited).",
+    )
+    c.add_argument("action", nargs="?", choices=["stats", "clear"], default="stats")
+    c.add_argument("--since", default="24h", help="for stats: how far back, e.g. 30m, 24h, 7d (default 24h)")
+    c.add_argument("--prompt", default=None, help="for clear: only this prompt's answers (every version)")
+    c.add_argument("--yes", action="store_true", help="for clear: do not ask for confirmation")
+    add_connect(c)

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     arguments.add_connect(t)
 
     c = sub.add_parser("costs", help="spend from the ledger, grouped")
-    c.add_argument("--by", choices=["agent", "model", "user", "deployment", "task"], default="agent")
+    c.add_argument("--by", choices=["agent", "model", "user", "prompt", "deployment", "task"], default="agent")
     c.add_argument("--since", default="24h", help="how far back: 30m, 24h, 7d (default 24h)")
     arguments.add_connect(c)
 
@@ -128,10 +128,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "serve": _serve,
     }
     if args.command in arguments.COMMANDS:
-        from agentops.console import ops_cli, prompts_cli
+        from agentops.console import costs_cli, ops_cli, prompts_cli
 
         handlers.update(ops_cli.HANDLERS)
         handlers.update(prompts_cli.HANDLERS)
+        handlers.update(costs_cli.HANDLERS)
         usage_errors: tuple[type[Exception], ...] = (UsageError, DecisionError)
     else:
         usage_errors = (UsageError,)

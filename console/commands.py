@@ -20,7 +20,11 @@ class ConsoleCommands(Provider):
         return [
             ("traces", "Traces: tasks as they run", partial(app.switch_mode, "traces")),
             ("circuits", "Circuits: breakers and their transitions", partial(app.switch_mode, "circuits")),
-            ("costs", "Costs and budgets: spend, rate, calls per minute", partial(app.switch_mode, "costs")),
+            (
+                "costs",
+                "Costs and budgets: caps, response cache, spend, rate, calls per minute",
+                partial(app.switch_mode, "costs"),
+            ),
             (
                 "escalations",
                 "Escalations: decisions waiting for an operator",

@@ -7,17 +7,20 @@ interpreted.
 
 from __future__ import annotations
 
+import math
 import time
 
 from rich.text import Text
 
-from agentops.console.render import money, ms
+from agentops.console.render import amount, money, ms
 
 __all__ = [
     "STATE_STYLES",
     "STATUS_STYLES",
+    "amount",
     "clock_time",
     "day_start",
+    "gauge",
     "money",
     "ms",
     "plain",
@@ -30,6 +33,7 @@ __all__ = [
 
 STATUS_STYLES = {"succeeded": "green", "failed": "bold red", "running": "yellow", "cancelled": "magenta"}
 STATE_STYLES = {"closed": "green", "open": "bold red", "half_open": "bold yellow"}
+GAUGE_CELLS = 10
 
 
 def plain(value: object, style: str = "") -> Text:
@@ -75,3 +79,13 @@ def day_start(at: float) -> float:
     """The local midnight starting the day of ``at``."""
     t = time.localtime(at)
     return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+
+
+def gauge(fraction: float, style: str) -> Text:
+    """A bar of use against a cap, and the share (text only: nothing in it is markup)."""
+    finite = math.isfinite(fraction)
+    filled = max(0, min(GAUGE_CELLS, round(fraction * GAUGE_CELLS))) if finite else GAUGE_CELLS
+    share = f"{fraction:.0%}" if finite else "-"
+    return Text.assemble(
+        ("█" * filled, style or "green"), ("░" * (GAUGE_CELLS - filled), "dim"), f" {share:>4}", no_wrap=True
+    )

@@ -6,6 +6,7 @@ No Textual or Rich here: the CLI prints to any terminal or pipe.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,15 +15,20 @@ if TYPE_CHECKING:  # the console loads the runtime off the UI's path; these are 
     from agentops.runtime import CostRow, SpanRecord, TaskRecord
 
 __all__ = [
+    "amount",
     "costs_table",
+    "eta",
     "money",
     "ms",
+    "of_cap",
+    "parse_cap",
     "parse_since",
     "prompt_lines",
     "span_tree",
     "table",
     "task_summary",
     "tasks_table",
+    "to_cap",
 ]
 
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -41,11 +47,60 @@ def parse_since(text: str) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
+def parse_cap(text: str) -> float:
+    """A budget cap: a positive number (USD for the ``*-day`` scopes, tokens for task and session).
+
+    ``$5``, ``50,000`` and ``50_000`` are accepted.
+
+    Raises:
+        ValueError: saying what is accepted.
+    """
+    cleaned = text.strip().removeprefix("$").replace(",", "").replace("_", "").strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"cap {text.strip()!r} is not a number: type a positive amount, e.g. 5 or 50000") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"cap {text.strip()!r}: a cap must be a positive number")
+    return value
+
+
 def money(usd: float) -> str:
     """USD with enough digits for fractions of a cent."""
     if usd == 0:
         return "$0"
     return f"${usd:.6f}" if usd < 0.01 else f"${usd:,.4f}"
+
+
+def amount(value: float, unit: str) -> str:
+    """A budget figure in its unit: money for ``USD``, a count for ``tokens``."""
+    return money(value) if unit == "USD" else f"{value:,.0f} tok"
+
+
+def of_cap(used: float, cap: float, unit: str) -> str:
+    """A budget's use against its cap: ``$0.0012 / $5.0000`` or ``1,234 / 50,000 tok``."""
+    return f"{money(used)} / {money(cap)}" if unit == "USD" else f"{used:,.0f} / {cap:,.0f} tok"
+
+
+def eta(seconds: float | None) -> str:
+    """Time until a budget runs out at its current rate: ``~2h10m``, ``~3d4h``, ``now``, or ``idle``."""
+    if seconds is None:
+        return "idle"
+    if seconds < 1:
+        return "now"
+    s = int(seconds)
+    if s < 60:
+        return f"~{s}s"
+    if s < 3600:
+        return f"~{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"~{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"~{s // 86400}d{s % 86400 // 3600}h"
+
+
+def to_cap(remaining: float, seconds: float | None) -> str:
+    """A budget's time to its cap: ``reached`` when nothing is left, else :func:`eta`."""
+    return "reached" if remaining <= 0 else eta(seconds)
 
 
 def ms(value: float | None) -> str:
@@ -68,7 +123,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _is_num(s: str) -> bool:
-    return bool(re.match(r"^[$\-]?[\d,.]+( ms| s)?$", s))
+    return bool(re.match(r"^[$\-]?[\d,.]+( ms| s|%)?$", s))
 
 
 def task_summary(task: TaskRecord) -> str:
@@ -104,15 +159,18 @@ def tasks_table(tasks: Sequence[TaskRecord]) -> str:
 
 
 def costs_table(rows: Sequence[CostRow], by: str) -> str:
-    """Ledger spend grouped by one dimension, with a total line."""
+    """Ledger spend grouped by one dimension, with a total line: calls, the response cache's
+    hits among them, tokens, cost, and what the cache and provider prompt caching saved."""
     body = [
         (
             r.key,
             r.calls,
+            r.cache_hits,
             f"{r.input_tokens:,}",
             f"{r.cached_tokens:,}",
             f"{r.output_tokens:,}",
             money(r.cost_usd) + (f" (+{r.unpriced_calls} unpriced)" if r.unpriced_calls else ""),
+            money(r.saving_usd),
         )
         for r in rows
     ]
@@ -121,13 +179,15 @@ def costs_table(rows: Sequence[CostRow], by: str) -> str:
         (
             "total",
             sum(r.calls for r in rows),
+            sum(r.cache_hits for r in rows),
             f"{sum(r.input_tokens for r in rows):,}",
             f"{sum(r.cached_tokens for r in rows):,}",
             f"{sum(r.output_tokens for r in rows):,}",
             money(total),
+            money(sum(r.saving_usd for r in rows)),
         )
     )
-    return table([by, "calls", "input", "cached", "output", "cost"], body)
+    return table([by, "calls", "cache hits", "input", "cached", "output", "cost", "saved"], body)
 
 
 def span_tree(spans: Sequence[SpanRecord]) -> str:

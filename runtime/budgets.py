@@ -181,6 +181,8 @@ class Budgets:
             raise ConfigError(f"unknown budget scope {scope!r}; choose one of {', '.join(BUDGET_SCOPES)}")
         if not cap > 0:
             raise ConfigError(f"a budget cap must be positive, not {cap!r}")
+        if scope == "global-day" and key != "*":
+            raise ConfigError(f"the global-day budget has one key, '*', not {key!r}")
         before = self.cap(scope, key)
         await self._costs.set_cap(scope, key, cap, actor=actor, via=via, reason=reason)
         self._live_caps[(scope, key)] = cap

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentops.runtime.costconfig import CacheSettings
+from agentops.runtime.errors import ConfigError
 from agentops.runtime.logs import get_logger
 from agentops.store.costs import CacheEntryRecord, CostStore
 
@@ -244,7 +245,13 @@ class ResponseCache:
             self._costs.delete_entries(gone)
 
     async def clear(self, *, prompt: str | None, actor: str, via: str) -> int:
-        """Drop every entry (or one prompt's, all versions), audited."""
+        """Drop every entry (or one prompt's, all versions), audited.
+
+        Raises:
+            ConfigError: an empty prompt name.
+        """
+        if prompt == "":
+            raise ConfigError("name the prompt whose cached answers to clear (or none, for all)")
         for entry_id, meta in list(self._entries.items()):
             name = (meta.record.prompt or "").split("@v", 1)[0]
             if prompt is None or name == prompt:

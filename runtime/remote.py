@@ -26,8 +26,9 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from agentops.runtime.api.auth import is_loopback, local_token_file, read_local_token
-from agentops.runtime.control import BudgetStatus, RuntimeStatus
+from agentops.runtime.control import BudgetStatus, CacheTotals, RuntimeStatus
 from agentops.runtime.errors import (
+    ConfigError,
     ConflictError,
     DecisionError,
     NotFoundError,
@@ -47,6 +48,7 @@ __all__ = ["TOKEN_ENV", "RemoteControl", "resolve_token"]
 TOKEN_ENV = "AGENTOPS_TOKEN"
 """The variable the console and CLI read their token from under ``--connect``."""
 _ERRORS: dict[str, type[Exception]] = {
+    "ConfigError": ConfigError,
     "NotFoundError": NotFoundError,
     "ConflictError": ConflictError,
     "DecisionError": DecisionError,
@@ -204,8 +206,27 @@ class RemoteControl:
         return float(await self._get("/v1/spend", since=since, until=until))
 
     async def budgets(self) -> list[BudgetStatus]:
-        """Configured budgets and their use."""
+        """Every capped budget in use today, with its cap, reservations, rate and time to exhaustion."""
         return [_build(BudgetStatus, r) for r in await self._get("/v1/budgets")]
+
+    async def set_budget(
+        self, scope: str, key: str, cap: float, *, actor: str, via: str = "console"
+    ) -> BudgetStatus | None:
+        """Set a budget's cap live; the server records the token's name as the actor.
+
+        Raises:
+            ConfigError: an unknown scope or a cap that is not positive.
+        """
+        out = await self._request("PUT", f"/v1/budgets/{_q(scope)}/{_q(key)}", json={"cap": cap})
+        return _build(BudgetStatus, out) if out else None
+
+    async def cache_stats(self, *, since: float) -> CacheTotals:
+        """Response-cache hits, savings and entries since ``since``."""
+        return _build(CacheTotals, await self._get("/v1/cache", since=since))
+
+    async def clear_cache(self, *, prompt: str | None = None, actor: str, via: str = "console") -> int:
+        """Drop cached answers (all, or one prompt's); the server records the token's name as the actor."""
+        return int((await self._post("/v1/cache/clear", {"prompt": prompt}))["cleared"])
 
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
         """Ledger spend grouped by a dimension."""

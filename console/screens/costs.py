@@ -1,4 +1,9 @@
-"""Costs and budgets: today's spend by agent, model and user, the rate of spend, calls per minute."""
+"""Costs and budgets: budget gauges, the response cache, today's spend by agent, model and user,
+the rate of spend, calls per minute.
+
+``c`` changes the highlighted budget's cap through a confirmation modal (audited as the
+operator, ``via console``); hidden with ``--read-only``.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
-from agentops.console.format import day_start, money, plain, right
+from agentops.console.format import amount, day_start, gauge, money, plain, right
+from agentops.console.render import of_cap, parse_cap, to_cap
 from agentops.console.screens.base import ConsoleScreen
+from agentops.console.screens.confirm import ConfirmScreen, ValueField
 from agentops.console.widgets import KeyTable
 
 if TYPE_CHECKING:
     from agentops.runtime import BudgetStatus, Control, CostRow
+    from agentops.runtime.control import CacheTotals
 
 __all__ = ["CostsScreen"]
 
@@ -26,57 +34,120 @@ RATE_WINDOW_S = 300.0
 """Spend over this window, scaled to an hour, is the rate of spend."""
 MINUTES = 30
 DIMENSIONS = (("agent", "by agent"), ("model", "by model"), ("user", "by user"))
-NO_BUDGETS = (
-    "No budgets configured. Spend is tracked and attributed (task, session, user, agent, model) "
-    "regardless; caps per task, session, user-day and global-day arrive with cost control, "
-    "and their gauges will show here."
+COST_COLUMNS = (("calls", 6), ("hits", 5), ("cost", 10), ("saved", 10))
+BUDGET_COLUMNS = (
+    ("scope", 10),
+    ("key", 12),
+    ("use", 16),
+    ("used / cap", 21),
+    ("left", 10),
+    ("rate", 12),
+    ("to cap", 8),
+    ("action", 9),
 )
+FIGURES = frozenset({"used / cap", "left", "rate", "to cap"})
+"""Budget columns of right-aligned figures."""
+WARN, FULL = 0.8, 1.0
+"""Shares of a cap at which a budget's row turns yellow, then red."""
+NO_BUDGETS = (
+    "No budget caps in use. Spend is tracked and attributed (task, session, user, agent, model) regardless. "
+    "Set caps under [budgets] in config.toml (task_tokens, session_tokens, user_day_usd, agent_day_usd, "
+    "global_day_usd; action = block, downgrade or escalate), or with `agentops budgets set SCOPE KEY CAP`; "
+    "their gauges show here."
+)
+OVER_CAP = {
+    "block": "are refused (BudgetExceededError)",
+    "downgrade": "go to the cheaper downgrade route",
+    "escalate": "wait for an operator to raise the cap",
+}
+
+
+def _style(b: BudgetStatus) -> str:
+    return "bold red" if b.fraction >= FULL else "yellow" if b.fraction >= WARN else ""
 
 
 class CostsScreen(ConsoleScreen):
-    """Where the money goes, and how fast."""
+    """Where the money goes, how fast, and against which caps."""
 
     HELP = """\
 # Costs and budgets
 
-Spend since local midnight from the cost ledger (one row per billed provider
-response, cached input tokens priced as cached), grouped by agent, model and user.
-The rate of spend is the last five minutes, scaled to an hour. The sparklines show
-LLM calls, failed calls and P95 call latency per minute over the last 30 minutes.
-Budgets show use against their caps once cost control configures them.
-Refreshes every two seconds while shown.
+**Budgets**: one row per capped budget in use today (task and session caps count
+tokens; user, agent and global caps count USD per day, from local midnight): a gauge
+of use against the cap, what is left (calls in flight hold their estimate until they
+settle), the rate over the last 15 minutes, the time to the cap at that rate (`idle`:
+no recent use), and what happens to calls over the cap. Rows turn yellow at 80% of
+the cap and red at 100%. Caps come from `[budgets]` in config.toml, or are set live.
+
+**Response cache**: calls today, the share answered from the cache (exact repeats,
+similar questions), what those answers and providers' prompt caching saved, and the
+entries held.
+
+Spend since local midnight from the cost ledger, grouped by agent, model and user:
+calls, cache hits among them, cost and savings. The rate of spend is the last five
+minutes, scaled to an hour. The sparklines show LLM calls, failed calls and P95 call
+latency per minute over the last 30 minutes. Refreshes every two seconds while shown.
 
 | key | action |
 |---|---|
+| `c` | change the highlighted budget's cap (a number above 0; confirm in a modal) |
 | `tab` | next table |
 | `r` | refresh now |
+
+A new cap applies at once, is kept until changed again, and lands in the audit log
+with your name and `via console`. With `--read-only` the action is hidden.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "raise_cap", "Raise cap", id="budget.cap"),
         Binding("tab", "app.focus_next", "Next table"),
         Binding("r", "refresh_now", "Refresh"),
     ]
+    WRITE_ACTIONS = frozenset({"raise_cap"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.budgets: dict[str, BudgetStatus] = {}
+        """The budgets shown, by row key (``scope:key``)."""
+        self.cache: CacheTotals | None = None
+        self.loads = 0
+        """Completed refreshes (tests wait on it)."""
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text("Costs · waiting for the runtime"), id="costs-info", classes="info")
-        with Horizontal(id="cost-tables"):
-            for dim, _title in DIMENSIONS:
+        yield KeyTable(id="budgets")
+        yield Static(Text(NO_BUDGETS, style="dim"), id="no-budgets")
+        with Horizontal(classes="cost-row"):
+            for dim, _title in DIMENSIONS[:2]:
                 yield KeyTable(id=f"by-{dim}", classes="cost-table")
+        with Horizontal(classes="cost-row"):
+            yield KeyTable(id=f"by-{DIMENSIONS[2][0]}", classes="cost-table")
+            yield Static(Text(""), id="cache")
         with Horizontal(id="sparks"):
             for name in ("calls", "errors", "p95"):
                 with Vertical(classes="spark"):
                     yield Static(Text(name), id=f"{name}-label", classes="spark-label")
                     yield Sparkline([], id=f"{name}-spark", summary_function=max)
-        yield Static(Text(NO_BUDGETS), id="budgets")
 
     def on_mount(self) -> None:
+        budgets = self.budgets_table
+        budgets.border_title = "budgets · today"
+        for name, width in BUDGET_COLUMNS:
+            budgets.add_column(right(name) if name in FIGURES else name, width=width, key=name)
+        budgets.display = False  # until a load says there are some
         for dim, title in DIMENSIONS:
             table = self.query_one(f"#by-{dim}", KeyTable)
             table.border_title = title
-            for name, width in ((dim, 14), ("calls", 6), ("cost", 10)):
-                table.add_column(name, width=width, key=name)
+            table.add_column(dim, width=16, key=dim)
+            for name, width in COST_COLUMNS:
+                table.add_column(right(name), width=width, key=name)
+        self.query_one("#cache", Static).border_title = "response cache · today"
         self.query_one(f"#by-{DIMENSIONS[0][0]}", KeyTable).focus()
-        self.query_one("#budgets", Static).border_title = "budgets"
         super().on_mount()
+
+    @property
+    def budgets_table(self) -> KeyTable:
+        """One row per budget."""
+        return self.query_one("#budgets", KeyTable)
 
     def connected(self, control: Control) -> None:
         self.set_interval(POLL_S, self._poll)
@@ -90,7 +161,7 @@ Refreshes every two seconds while shown.
             self.action_refresh_now()
 
     def action_refresh_now(self) -> None:
-        """Re-read the ledger and the call statistics."""
+        """Re-read the ledger, the budgets, the cache figures and the call statistics."""
         if self.control is not None:
             self.run_load(partial(self._refresh, self.control), "costs")
 
@@ -104,19 +175,23 @@ Refreshes every two seconds while shown.
         since = math.floor(now / 60) * 60 - (MINUTES - 1) * 60
         buckets = await control.call_buckets(since=since, until=since + MINUTES * 60, bucket_s=60)
         budgets = await control.budgets()
+        cache = await control.cache_stats(since=today)
+        if not self.is_mounted:
+            return  # torn down while we waited (the app is quitting)
         for dim, rows in groups.items():
-            self._fill(self.query_one(f"#by-{dim}", KeyTable), rows, spend_today)
+            self._fill(self.query_one(f"#by-{dim}", KeyTable), rows)
         rate_h = recent / RATE_WINDOW_S * 3600
         calls = sum(b.calls for b in buckets)
-        self.query_one("#costs-info", Static).update(
-            Text.assemble(
-                "Costs · today ",
-                (money(spend_today), "bold"),
-                " · rate ",
-                (f"{money(rate_h)}/h", "bold yellow" if rate_h else ""),
-                f" (last {RATE_WINDOW_S / 60:.0f} min) · {calls:,} calls in the last {MINUTES} min",
-            )
-        )
+        parts: list[str | tuple[str, str]] = [
+            "Costs · today ",
+            (money(spend_today), "bold"),
+            " · rate ",
+            (f"{money(rate_h)}/h", "bold yellow" if rate_h else ""),
+            f" (last {RATE_WINDOW_S / 60:.0f} min) · {calls:,} calls in the last {MINUTES} min",
+        ]
+        if getattr(self.app, "read_only", False):
+            parts.append(" · read-only")
+        self.query_one("#costs-info", Static).update(Text.assemble(*parts))
         series = {
             "calls": ([float(b.calls) for b in buckets], "calls/min", "{:.0f}"),
             "errors": ([float(b.errors) for b in buckets], "errors/min", "{:.0f}"),
@@ -129,31 +204,118 @@ Refreshes every two seconds while shown.
                 Text.assemble((title, "bold"), f"  now {fmt.format(last)} · peak {fmt.format(peak)}")
             )
         self._show_budgets(budgets)
+        self._show_cache(cache)
+        self.loads += 1
 
-    def _fill(self, table: KeyTable, rows: list[CostRow], total: float) -> None:
-        held = table.cursor_row
-        table.clear()
-        for r in rows:
-            table.add_row(
-                plain(r.key.removeprefix("openai/")),
-                right(f"{r.calls:,}"),
-                right(money(r.cost_usd), "yellow" if r.unpriced_calls else ""),
-                key=r.key,
-            )
-        if rows:
-            table.move_cursor(row=min(held, len(rows) - 1))
+    def _fill(self, table: KeyTable, rows: list[CostRow]) -> None:
+        table.sync(
+            [
+                (
+                    r.key,
+                    (
+                        plain(r.key.removeprefix("openai/")),
+                        right(f"{r.calls:,}"),
+                        right(f"{r.cache_hits:,}", "" if r.cache_hits else "dim"),
+                        right(money(r.cost_usd), "yellow" if r.unpriced_calls else ""),
+                        right(money(r.saving_usd), "green" if r.saving_usd else "dim"),
+                    ),
+                )
+                for r in rows
+            ]
+        )
 
     def _show_budgets(self, budgets: list[BudgetStatus]) -> None:
-        box = self.query_one("#budgets", Static)
-        if not budgets:
-            box.update(Text(NO_BUDGETS, style="dim"))
+        table = self.budgets_table
+        self.budgets = {f"{b.scope}:{b.key}": b for b in budgets}
+        table.sync([(row_key, self._budget_cells(b)) for row_key, b in self.budgets.items()])
+        if table.display != bool(budgets):
+            first = self.query_one("#by-agent", KeyTable)
+            if not budgets and table.has_focus:
+                first.focus()
+            table.display = bool(budgets)
+            self.query_one("#no-budgets", Static).display = not budgets
+            if budgets and first.has_focus:
+                table.focus()  # budgets appeared: the table the action works on
+
+    def _budget_cells(self, b: BudgetStatus) -> tuple[object, ...]:
+        style = _style(b)
+        return (
+            plain(b.scope, style),
+            Text(b.key, style=style, no_wrap=True, overflow="ellipsis"),
+            gauge(b.fraction, style),
+            right(of_cap(b.used, b.cap, b.unit), style),
+            right(amount(b.remaining, b.unit), style),
+            right(f"{amount(b.rate_per_h, b.unit)}/h", "" if b.rate_per_h else "dim"),
+            right(to_cap(b.remaining, b.eta_s), "bold red" if b.eta_s is not None and b.eta_s < 3600 else ""),
+            plain(b.action, "bold" if b.action != "block" else ""),
+        )
+
+    def _show_cache(self, t: CacheTotals) -> None:
+        self.cache = t
+        exact, semantic = (t.exact_hits / t.calls, t.semantic_hits / t.calls) if t.calls else (0.0, 0.0)
+        label = "dim"
+        self.query_one("#cache", Static).update(
+            Text.assemble(
+                ("calls          ", label),
+                f"{t.calls:,}\n",
+                ("hit rate       ", label),
+                (f"{t.hit_rate:.1%}", "bold green" if t.hit_rate else ""),
+                f"  exact {exact:.1%} · semantic {semantic:.1%}\n",
+                ("saved          ", label),
+                (money(t.saving_usd), "green" if t.saving_usd else ""),
+                " by cached answers\n",
+                ("prompt caching ", label),
+                (money(t.prompt_cache_saving_usd), "green" if t.prompt_cache_saving_usd else ""),
+                " saved by providers\n",
+                ("entries        ", label),
+                f"{t.entries:,}",
+            )
+        )
+
+    # -- actions --------------------------------------------------------------------------
+
+    def current_budget(self) -> BudgetStatus | None:
+        """The highlighted budget."""
+        if not self.budgets_table.display:
+            return None
+        row_key = self.budgets_table.cursor_key()
+        return self.budgets.get(row_key) if row_key is not None else None
+
+    def action_raise_cap(self) -> None:
+        """Change the highlighted budget's cap (confirmed in a modal, audited)."""
+        b = self.current_budget()
+        if b is None:
+            self.app.notify(
+                "no budget is highlighted: caps are set under [budgets] in config.toml",
+                title="no budget",
+                severity="warning",
+                markup=False,
+            )
             return
-        out = Text()
-        for b in budgets:
-            filled = min(20, round(b.fraction * 20))
-            style = "red" if b.fraction >= 1 else "yellow" if b.fraction >= 0.8 else "green"
-            out.append(f"{b.scope:<11} {b.key:<16} ")
-            out.append("█" * filled, style=style)
-            out.append("░" * (20 - filled), style="dim")
-            out.append(f" {money(b.used_usd)} of {money(b.cap_usd)} ({b.fraction:.0%})\n")
-        box.update(out)
+        scope, key, unit = b.scope, b.key, b.unit
+        what = "USD per day" if unit == "USD" else "tokens"
+        held = f" · {amount(b.reserved, unit)} held by calls in flight" if b.reserved else ""
+        changes = Text.assemble(
+            ("cap  ", "bold"),
+            f"{amount(b.cap, unit)} → the value below ({what})\n\n",
+            f"used {amount(b.used, unit)} ({b.fraction:.0%}){held}",
+            f" · {amount(b.rate_per_h, unit)}/h · to cap {to_cap(b.remaining, b.eta_s)}\n",
+            f"Calls over the cap {OVER_CAP.get(b.action, b.action)}.\n",
+            "The new cap applies at once and stays until it is changed again.",
+        )
+        field = ValueField(f"new cap ({'USD' if unit == 'USD' else 'tokens'}, above 0):", f"{b.cap:g}", parse_cap)
+
+        async def act(control: Control, actor: str, value: Any) -> BudgetStatus | None:
+            return await control.set_budget(scope, key, value, actor=actor, via="console")
+
+        def done(status: BudgetStatus | None) -> None:
+            if status is not None:
+                self.app.notify(
+                    f"{scope} {key}: cap {amount(status.cap, unit)} · used {status.fraction:.0%}",
+                    title="budget cap changed",
+                    markup=False,
+                )
+            self.action_refresh_now()
+
+        title = f"Change the cap of budget {scope} {key}"
+        self.app.push_screen(ConfirmScreen(title, changes, "Set cap", act, field=field), done)

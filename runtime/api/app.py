@@ -1,10 +1,10 @@
 """The control API: FastAPI over :class:`~agentops.runtime.control.LocalControl`.
 
 Every route needs a bearer token (:mod:`.auth`) except ``/healthz`` and ``/readyz``.
-Reads need ``viewer``; submitting, cancelling and deciding need ``operator``; reloading
-the configuration needs ``admin``. Each change is made through the same
-:class:`~agentops.runtime.operations.Operations` the console and CLI use, so it lands
-in the audit log with the token's name as the actor and ``via=api``.
+Reads need ``viewer``; submitting, cancelling, deciding and setting a budget's cap need
+``operator``; clearing the response cache and reloading the configuration need
+``admin``. Each change is made through the same control the console and CLI use, so it
+lands in the audit log with the token's name as the actor and ``via=api``.
 
 Request bodies are strict (unknown fields are a 422 naming the field) and bounded
 (``api.max_body_bytes``, else 413); each token has a request rate (``api.rate_per_min``
@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
@@ -118,6 +118,40 @@ class FlagChange(_Strict):
     unit: Literal["user", "task"] | None = None
     rules: list[FlagRule] | None = None
     description: str | None = Field(None, max_length=1000)
+
+
+class BudgetCap(_Strict):
+    """A budget's new cap."""
+
+    cap: float = Field(gt=0, allow_inf_nan=False, description="USD for the *-day scopes, tokens for task and session")
+
+
+class CacheClear(_Strict):
+    """Which cached answers to drop."""
+
+    prompt: str | None = Field(
+        None, min_length=1, max_length=200, description="only this prompt's answers (every version); null: all"
+    )
+
+
+class CacheStats(BaseModel):
+    """Response-cache figures since a time: calls, hits by kind, the hit rate, savings, entries held."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    calls: int = Field(description="LLM calls made (hits included)")
+    exact_hits: int
+    semantic_hits: int
+    hit_rate: float = Field(description="hits (exact and semantic) per call")
+    saving_usd: float = Field(description="what the hits saved: their answers' original cost")
+    prompt_cache_saving_usd: float = Field(description="what providers' prompt caching saved")
+    entries: int = Field(description="cached answers held now")
+
+
+class CacheCleared(BaseModel):
+    """How many cached answers were dropped."""
+
+    cleared: int
 
 
 class CancelResponse(BaseModel):
@@ -352,12 +386,20 @@ def create_app(state: ApiState) -> FastAPI:
 
     @app.get("/v1/budgets")
     async def budgets(_who: Viewer) -> list[BudgetStatus]:
-        """Configured budgets and their use."""
+        """Every capped budget in use today: use and cap (``unit`` USD or tokens), what calls in flight
+        hold, the action over the cap, the rate over the last 15 minutes and the seconds to exhaustion."""
         return await state.control.budgets()
+
+    @app.get("/v1/cache")
+    async def cache_stats(_who: Viewer, since: Since = 0.0) -> CacheStats:
+        """Response-cache hits (exact, semantic), hit rate and savings since ``since``, and the entries held."""
+        return CacheStats.model_validate(await state.control.cache_stats(since=since))
 
     @app.get("/v1/costs")
     async def costs(
-        _who: Viewer, by: Literal["agent", "model", "user", "deployment", "task"] = "agent", since: Since = 0.0
+        _who: Viewer,
+        by: Literal["agent", "model", "user", "deployment", "task", "prompt"] = "agent",
+        since: Since = 0.0,
     ) -> list[CostRow]:
         """Ledger spend grouped by a dimension."""
         return await state.control.costs(by, since=since)
@@ -465,6 +507,22 @@ def create_app(state: ApiState) -> FastAPI:
         """Change a flag live: toggle, kill, rollout percentage, variants, rules (audited)."""
         changes = body.model_dump(exclude_none=True, mode="json")
         return await state.control.set_flag(name, changes, actor=who.name, via=API_VIA)
+
+    @app.put("/v1/budgets/{scope}/{key:path}", responses={422: {"model": ErrorBody}})
+    async def set_budget(
+        who: Operator,
+        scope: Annotated[str, Path(max_length=40, description="task, session, user-day, agent-day or global-day")],
+        key: Annotated[str, Path(min_length=1, max_length=200, description="the task, session, user or agent id; *")],
+        body: BudgetCap,
+    ) -> BudgetStatus | None:
+        """Set a budget's cap live (audited); ``key`` ``*`` sets the scope's default. Returns the budget,
+        or null when it is not one shown today (a scope's default)."""
+        return await state.control.set_budget(scope, key, body.cap, actor=who.name, via=API_VIA)
+
+    @app.post("/v1/cache/clear", responses={422: {"model": ErrorBody}})
+    async def clear_cache(who: Admin, body: CacheClear) -> CacheCleared:
+        """Drop cached answers: all, or one prompt's (audited)."""
+        return CacheCleared(cleared=await state.control.clear_cache(prompt=body.prompt, actor=who.name, via=API_VIA))
 
     @app.post(
         "/v1/tasks",

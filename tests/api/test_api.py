@@ -18,9 +18,20 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from agentops.runtime import ConfigError, ConflictError, DecisionError, NotFoundError, RemoteError, Runtime, Settings
+from agentops.runtime import (
+    CallScope,
+    ConfigError,
+    ConflictError,
+    DecisionError,
+    LocalControl,
+    NotFoundError,
+    RemoteError,
+    Runtime,
+    Settings,
+)
 from agentops.runtime.api.server import serve
 from agentops.runtime.remote import RemoteControl
+from agentops.runtime.tracing import new_trace_id
 
 ADMIN, OPERATOR, VIEWER = "admin-secret-0123456789", "operator-secret-0123456789", "viewer-secret-0123456789"
 TOKENS = f"root:admin:{ADMIN} ana:operator:{OPERATOR} vic:viewer:{VIEWER}"
@@ -315,3 +326,95 @@ async def test_prompts_and_flags_over_the_api(serve_with, tmp_path: Path):
     finally:
         await viewer.close()
         await operator.close()
+
+
+async def test_budgets_and_the_response_cache_over_the_api(serve_with):
+    s = await serve_with(budgets={"global_day_usd": 1.0, "actions": {"user-day": "escalate"}})
+    ask = [{"role": "user", "content": "Where is my parcel?"}]
+    for _ in range(2):  # deterministic and repeated: the second is answered from the cache
+        await s.runtime.client.call(ask, route="default", scope=CallScope(new_trace_id(), user_id="u1"), temperature=0)
+    await s.runtime.store.writer.flush()
+    async with s.client(VIEWER) as viewer, s.client(OPERATOR) as op, s.client(ADMIN) as admin:
+        (only,) = (await viewer.get("/v1/budgets")).json()
+        assert (only["scope"], only["key"], only["cap"], only["unit"], only["action"]) == (
+            "global-day",
+            "*",
+            1.0,
+            "USD",
+            "block",
+        )
+        assert only["used"] > 0 and only["reserved"] == 0 and only["rate_per_h"] > 0 and only["eta_s"] > 0
+
+        refused = await viewer.put("/v1/budgets/user-day/u1", json={"cap": 0.5})
+        assert refused.status_code == 403 and "needs 'operator'" in refused.json()["detail"]
+        raised = await op.put("/v1/budgets/user-day/u1", json={"cap": 0.5})
+        assert raised.status_code == 200, raised.text
+        body = raised.json()
+        assert (body["scope"], body["key"], body["cap"], body["action"]) == ("user-day", "u1", 0.5, "escalate")
+        assert body["used"] == pytest.approx(only["used"])
+        default = await op.put("/v1/budgets/user-day/*", json={"cap": 0.2})
+        assert default.status_code == 200 and default.json() is None  # a scope's default is no budget of its own
+        extra = await op.put("/v1/budgets/user-day/u1", json={"cap": 1, "reason": "more"})
+        assert extra.status_code == 422 and extra.json()["detail"][0]["loc"] == ["body", "reason"]
+        for bad in (0, -1, "lots", None):
+            no = await op.put("/v1/budgets/user-day/u1", json={"cap": bad})
+            assert no.status_code == 422 and no.json()["detail"][0]["loc"] == ["body", "cap"], no.text
+        scope = await op.put("/v1/budgets/planet/u1", json={"cap": 1})
+        assert scope.status_code == 422 and scope.json()["error"] == "ConfigError"
+        assert "unknown budget scope 'planet'" in scope.json()["detail"]
+        caps = {(b["scope"], b["key"]): b["cap"] for b in (await viewer.get("/v1/budgets")).json()}
+        assert caps == {("user-day", "u1"): 0.5, ("global-day", "*"): 1.0}
+
+        stats = (await viewer.get("/v1/cache", params={"since": 0})).json()
+        assert stats["calls"] == 2 and stats["exact_hits"] == 1 and stats["semantic_hits"] == 0
+        assert stats["hit_rate"] == 0.5 and stats["saving_usd"] > 0 and stats["entries"] == 1
+        assert (await viewer.get("/v1/cache", params={"since": "soon"})).status_code == 422
+        assert (await op.post("/v1/cache/clear", json={"prompt": None})).status_code == 403  # admin only
+        strict = await admin.post("/v1/cache/clear", json={"prompt": None, "all": True})
+        assert strict.status_code == 422 and strict.json()["detail"][0]["loc"] == ["body", "all"]
+        assert (await admin.post("/v1/cache/clear", json={"prompt": ""})).status_code == 422
+        assert (await admin.post("/v1/cache/clear", json={"prompt": "judge"})).json() == {"cleared": 0}
+        assert (await admin.post("/v1/cache/clear", json={"prompt": None})).json() == {"cleared": 1}
+        assert (await viewer.get("/v1/cache")).json()["entries"] == 0
+
+        audit = [(a["actor"], a["via"], a["action"], a["target"]) for a in (await viewer.get("/v1/audit")).json()]
+    assert audit[::-1] == [
+        ("ana", "api", "budget.cap", "user-day:u1"),
+        ("ana", "api", "budget.cap", "user-day:*"),
+        ("root", "api", "cache.clear", "judge"),
+        ("root", "api", "cache.clear", "*"),
+    ]
+
+
+async def test_remote_control_reads_and_sets_budgets_and_clears_the_cache(serve_with):
+    s = await serve_with(budgets={"user_day_usd": 2.0})
+    ask = [{"role": "user", "content": "Where is my parcel?"}]
+    for _ in range(2):
+        await s.runtime.client.call(
+            ask, route="default", scope=CallScope(new_trace_id(), user_id="u 1/x"), temperature=0
+        )
+    await s.runtime.store.writer.flush()
+    local = LocalControl.of(s.runtime)
+    remote = await RemoteControl.connect(s.url, ADMIN)
+    try:
+        assert await remote.budgets() == await local.budgets()
+        (b,) = await remote.budgets()
+        assert (b.scope, b.key, b.cap) == ("user-day", "u 1/x", 2.0) and b.fraction == b.used / 2.0
+        raised = await remote.set_budget("user-day", "u 1/x", 4.0, actor="ignored")  # a key that needs escaping
+        assert raised is not None and raised.cap == 4.0 and raised.key == "u 1/x"
+        assert await remote.set_budget("global-day", "*", 9.0, actor="ignored") is not None
+        with pytest.raises(ConfigError, match="unknown budget scope 'planet'"):
+            await remote.set_budget("planet", "x", 1.0, actor="ignored")
+        stats = await remote.cache_stats(since=0)
+        assert stats == await local.cache_stats(since=0)
+        assert (stats.exact_hits, stats.hit_rate, stats.entries) == (1, 0.5, 1)
+        assert await remote.clear_cache(actor="ignored") == 1
+        assert (await remote.cache_stats(since=0)).entries == 0
+        audit = [(a.actor, a.via, a.action, a.target) for a in await remote.audit_log()]
+        assert audit[::-1] == [
+            ("root", "api", "budget.cap", "user-day:u 1/x"),
+            ("root", "api", "budget.cap", "global-day:*"),
+            ("root", "api", "cache.clear", "*"),
+        ]
+    finally:
+        await remote.close()

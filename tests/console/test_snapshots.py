@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from console_sample import NOW, open_primary, write_sample
+from console_sample import NOW, TASKS, TRACE, open_primary, write_sample
 from console_support import ConsoleTestApp, wait_for
 
 from agentops.console.screens import CircuitsScreen, CostsScreen, TraceScreen, TracesScreen
 from agentops.runtime import Runtime
+from agentops.runtime.budgets import Budgets
+from agentops.store import LedgerRecord, LLMCallRecord, Store
+from agentops.store.costs import CacheEntryRecord, CostStore
 
 SIZE = (120, 36)
 
@@ -80,15 +83,89 @@ def test_circuits(snap_compare: Any, sample_app: ConsoleTestApp) -> None:
     assert snap_compare(sample_app, terminal_size=SIZE, run_before=run)
 
 
-def test_costs(snap_compare: Any, sample_app: ConsoleTestApp) -> None:
+async def write_cost_control_sample(store: Store) -> None:
+    """Cache hits (8 exact, 2 semantic), two calls that provider prompt caching made cheaper, three
+    cache entries, and two caps set live: u-carol's lowered below her spend, u-dave's raised."""
+    for i in range(12):
+        tid, agent, user = TASKS[i % 2][0], TASKS[i % 2][1], TASKS[i % 2][2]
+        at = NOW - 600 + i * 40
+        kind = None if i >= 10 else "semantic" if i >= 8 else "exact"
+        cost, saving = (0.00006, 0.00002) if kind is None else (0.0, 0.00005)
+        call = LLMCallRecord(
+            f"h{i:015d}",
+            TRACE,
+            tid,
+            "default",
+            "openai/gpt-4o-mini",
+            "primary",
+            "ok",
+            1,
+            0,
+            0,
+            2.0,
+            150,
+            40,
+            64 if kind is None else 0,
+            cost,
+            at,
+            cache=kind,
+        )
+        ledger = LedgerRecord(
+            call.span_id,
+            "openai/gpt-4o-mini",
+            "primary",
+            150,
+            40,
+            call.cached_tokens,
+            cost,
+            True,
+            at,
+            tid,
+            agent,
+            user,
+            cache=kind,
+            saving_usd=saving,
+        )
+        await store.record_llm_call(call, ledger)
+    costs = CostStore(store)
+    for i in range(3):
+        costs.put_entry(CacheEntryRecord(f"entry-{i}", "exact", f"key-{i}", {"content": "cached"}, 0.00005, NOW - 900))
+    await costs.set_cap("user-day", "u-carol", 0.001, actor="ana", via="console")
+    await costs.set_cap("user-day", "u-dave", 0.004, actor="ana", via="console")
+    await store.writer.flush()
+
+
+@pytest.fixture
+def costs_app(make_settings: Any) -> ConsoleTestApp:
+    """The sample with a global and a per-user daily cap, cache hits and savings; budgets on the frozen clock."""
+    budgets = {"global_day_usd": 0.006, "user_day_usd": 0.0012, "actions": {"user-day": "escalate"}}
+    settings = make_settings(circuit={"cooldown_s": 15.0, "consecutive_failures": 4}, budgets=budgets)
+
+    async def start() -> Runtime:
+        rt = Runtime(settings)
+        await rt.start()
+        assert rt.store is not None
+        await write_sample(rt.store)
+        await write_cost_control_sample(rt.store)
+        rt.budgets = Budgets(settings.budgets, CostStore(rt.store), clock=lambda: NOW)
+        await rt.budgets.load()
+        open_primary(rt)
+        await rt.wait_ready()
+        return rt
+
+    return ConsoleTestApp(start, clock=lambda: NOW)
+
+
+def test_costs(snap_compare: Any, costs_app: ConsoleTestApp) -> None:
     async def run(pilot: Any) -> None:
         await _ready(pilot)
         await pilot.press("3")
         screen = pilot.app.screen
         assert isinstance(screen, CostsScreen)
-        await wait_for(pilot, lambda: "today" in str(screen.query_one("#costs-info").render()), what="costs")
+        await wait_for(pilot, lambda: screen.loads > 0 and screen.budgets_table.row_count == 5, what="costs")
+        await pilot.pause(0.1)
 
-    assert snap_compare(sample_app, terminal_size=SIZE, run_before=run)
+    assert snap_compare(costs_app, terminal_size=SIZE, run_before=run)
 
 
 def test_help(snap_compare: Any, sample_app: ConsoleTestApp) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,122 @@ def test_sim_serves_openai_compatible_requests(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- cost control ---------------------------------------------------------------------------
+
+TICKET = json.dumps({"text": "My card was charged twice"})
+BUDGETED = {"AGENTOPS_BUDGETS__GLOBAL_DAY_USD": "1.0", "AGENTOPS_ACTOR": "ana"}
+
+
+def audit_rows(db: Path, action: str) -> list[tuple[str, str, str, dict]]:
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "SELECT actor, via, target, details FROM audit_log WHERE action = ? ORDER BY id", (action,)
+    ).fetchall()
+    con.close()
+    return [(actor, via, target, json.loads(details)) for actor, via, target, details in rows]
+
+
+@pytest.mark.slow
+def test_budgets_list_and_set_a_cap_audited(tmp_path: Path):
+    empty = agentops("budgets", cwd=tmp_path)
+    assert empty.returncode == 0 and "no budgets in use today" in empty.stdout and "[budgets]" in empty.stdout
+    ran = agentops("run", "triage", "--input", TICKET, "--user", "u-7", cwd=tmp_path, env=BUDGETED)
+    assert ran.returncode == 0, ran.stderr
+
+    listed = agentops("budgets", cwd=tmp_path, env=BUDGETED)
+    assert listed.returncode == 0, listed.stderr
+    header, _, row = listed.stdout.splitlines()
+    assert header.split() == ["scope", "key", "used", "/", "cap", "%", "reserved", "rate", "to", "cap", "action"]
+    assert row.split()[:2] == ["global-day", "*"] and "/ $1.0000" in row and row.split()[-1] == "block"
+
+    raised = agentops("budgets", "set", "user-day", "u-7", "0.5", cwd=tmp_path, env=BUDGETED)
+    assert raised.returncode == 0, raised.stderr
+    assert (
+        raised.stdout.startswith("user-day u-7: cap $0.5000 · used $0.0000")
+        and "(0%) · over it: block" in raised.stdout
+    )
+    again = agentops("budgets", "set", "global-day", "*", "$2", cwd=tmp_path, env=BUDGETED)
+    assert again.returncode == 0 and "cap $2.0000 (was $1.0000)" in again.stdout
+    rows = {ln.split()[0]: ln for ln in agentops("budgets", "list", cwd=tmp_path, env=BUDGETED).stdout.splitlines()}
+    assert "/ $0.5000" in rows["user-day"] and "u-7" in rows["user-day"] and "/ $2.0000" in rows["global-day"]
+
+    assert audit_rows(tmp_path / "agentops.db", "budget.cap") == [
+        ("ana", "cli", "user-day:u-7", {"scope": "user-day", "from": None, "to": 0.5}),
+        ("ana", "cli", "global-day:*", {"scope": "global-day", "from": None, "to": 2.0}),
+    ]
+
+    scope = agentops("budgets", "set", "planet", "x", "1", cwd=tmp_path)
+    assert scope.returncode == 2 and "unknown budget scope 'planet'; choose one of task, session" in scope.stderr
+    for bad in ("-1", "lots"):
+        cap = agentops("budgets", "set", "user-day", "u-7", bad, cwd=tmp_path)
+        assert cap.returncode == 2 and f"cap {bad!r}" in cap.stderr, cap.stderr
+    short = agentops("budgets", "set", "user-day", "u-7", cwd=tmp_path)
+    assert short.returncode == 2 and "set needs SCOPE KEY CAP" in short.stderr
+    assert len(audit_rows(tmp_path / "agentops.db", "budget.cap")) == 2  # nothing refused was written
+
+
+@pytest.mark.slow
+def test_cache_stats_and_clear(tmp_path: Path):
+    for _ in range(2):  # the same deterministic classification twice: the second is answered from the cache
+        ran = agentops("run", "triage", "--input", TICKET, "--user", "u-7", cwd=tmp_path)
+        assert ran.returncode == 0, ran.stderr
+    stats = agentops("cache", cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    first, saved, entries = stats.stdout.splitlines()
+    assert first.startswith("response cache, last 24h: ") and "1 answered from the cache" in first
+    assert "semantic 0.0%" in first and "exact 0.0%" not in first
+    assert saved.startswith("saved $0.0000") and "by cached answers" in saved and entries == "entries held: 1"
+    costs = agentops("costs", "--by", "user", cwd=tmp_path)
+    header, _, row, _total = costs.stdout.splitlines()
+    assert header.split()[:4] == ["user", "calls", "cache", "hits"] and header.split()[-1] == "saved"
+    assert row.split()[0] == "u-7" and row.split()[2] == "1"
+
+    unasked = agentops("cache", "clear", cwd=tmp_path)
+    assert unasked.returncode == 2 and "add --yes" in unasked.stderr
+    none = agentops("cache", "clear", "--prompt", "judge", "--yes", cwd=tmp_path, env={"AGENTOPS_ACTOR": "ana"})
+    assert none.returncode == 0 and none.stdout == "cleared 0 cached answers of prompt judge\n"
+    cleared = agentops("cache", "clear", "--yes", cwd=tmp_path, env={"AGENTOPS_ACTOR": "ana"})
+    assert cleared.returncode == 0 and cleared.stdout == "cleared 1 cached answer\n"
+    assert agentops("cache", "stats", "--since", "1h", cwd=tmp_path).stdout.endswith("entries held: 0\n")
+    assert audit_rows(tmp_path / "agentops.db", "cache.clear") == [
+        ("ana", "cli", "judge", {"entries": 0}),
+        ("ana", "cli", "*", {"entries": 1}),
+    ]
+
+
+@pytest.mark.slow
+def test_budgets_and_cache_through_a_server(serve_process, tmp_path: Path):
+    server = serve_process(AGENTOPS_TOKENS=f"ana:admin:{'a' * 24} vic:viewer:{'v' * 24}", **BUDGETED).start()
+    try:
+
+        def remote(token: str, *args: str) -> subprocess.CompletedProcess[str]:
+            env = {**server.env, "AGENTOPS_TOKEN": token}
+            return subprocess.run(
+                [AGENTOPS, *args, "--connect", server.url],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+
+        listed = remote("v" * 24, "budgets")
+        assert listed.returncode == 0 and "global-day" in listed.stdout and "/ $1.0000" in listed.stdout
+        refused = remote("v" * 24, "budgets", "set", "user-day", "u-1", "3")
+        assert refused.returncode == 1 and "403" in refused.stderr
+        scope = remote("a" * 24, "budgets", "set", "planet", "x", "1")
+        assert scope.returncode == 2 and "unknown budget scope 'planet'" in scope.stderr
+        raised = remote("a" * 24, "budgets", "set", "user-day", "u-1", "3")
+        assert raised.returncode == 0 and raised.stdout.startswith("user-day u-1: cap $3.0000"), raised.stderr
+        assert "entries held: 0" in remote("v" * 24, "cache").stdout
+        assert remote("v" * 24, "cache", "clear", "--yes").returncode == 1  # admin only
+        cleared = remote("a" * 24, "cache", "clear", "--yes")
+        assert cleared.returncode == 0 and cleared.stdout == "cleared 0 cached answers\n"
+    finally:
+        assert server.stop() == 0
+    assert audit_rows(tmp_path / "agentops.db", "budget.cap") == [
+        ("ana", "api", "user-day:u-1", {"scope": "user-day", "from": None, "to": 3.0})
+    ]
+    assert [(a, v, t) for a, v, t, _ in audit_rows(tmp_path / "agentops.db", "cache.clear")] == [("ana", "api", "*")]
