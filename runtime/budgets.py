@@ -201,10 +201,10 @@ class Budgets:
             else:
                 used = await self._costs.used_by_key(scope, since=self._day)
             recent = await self._costs.used_by_key(scope, since=now - _RATE_WINDOW_S, until=now + 1)
-            for s, k in self._live_caps:
+            for s, k in list(self._live_caps):
                 if s == scope and k != "*" and k not in used:
                     used[k] = await self._costs.used(scope, k, since=self._day)
-            for (s, k), held in self._reserved.items():
+            for (s, k), held in list(self._reserved.items()):
                 if s == scope and held and k not in used:
                     used[k] = self._used.get((s, k), 0.0)
             if scope == "global-day":

@@ -133,8 +133,8 @@ class ResponseCache:
             float(table.get("ttl_s", s.ttl_s)),
         )
 
-    @staticmethod
     def keys(
+        self,
         messages: list[dict[str, Any]],
         params: dict[str, Any],
         models: list[str],
@@ -142,19 +142,24 @@ class ResponseCache:
         *,
         user_id: str | None,
         session_id: str | None,
+        task_id: str | None = None,
         artifact: str | None,
     ) -> RequestKeys:
-        """The exact key, the semantic namespace and the cacheable text of a request."""
-        scope = {"user": f"user:{user_id or '-'}", "session": f"session:{session_id or '-'}"}.get(
-            policy.scope, "shared"
-        )
-        shape = {"models": models, "params": params, "scope": scope}
+        """The exact key, the semantic namespace and the cacheable text of a request.
+
+        Both hash the prompt artifact (a new version never meets its predecessor's answers)
+        and the scope; a request without the scope's id (no user) is scoped to its session,
+        else its task, so it shares answers with no one else.
+        """
+        scope = _scope(policy.scope, user_id, session_id, task_id)
+        shape = {"models": models, "params": params, "scope": scope, "artifact": artifact}
         exact = _digest({**shape, "messages": messages})
         text: str | None = None
         rest = messages
         if messages and messages[-1].get("role") == "user" and isinstance(messages[-1].get("content"), str):
             text, rest = messages[-1]["content"], messages[:-1]
-        namespace = f"{artifact or '-'}|{_digest({**shape, 'messages': rest})}"
+        # The embedder is part of the namespace: vectors of another model never meet.
+        namespace = f"{artifact or '-'}|{_digest({**shape, 'messages': rest, 'embedder': self.settings.embedder})}"
         return RequestKeys(exact, namespace, text, artifact)
 
     # -- lookup and store -----------------------------------------------------------------------
@@ -326,6 +331,16 @@ class ResponseCache:
         from agentops.runtime.semantic import vector_from_bytes
 
         return vector_from_bytes(data)
+
+
+def _scope(kind: str, user_id: str | None, session_id: str | None, task_id: str | None) -> str:
+    if kind == "shared":
+        return "shared"
+    if kind == "user" and user_id:
+        return f"user:{user_id}"
+    if kind in ("user", "session") and session_id:
+        return f"session:{session_id}"
+    return f"task:{task_id}" if task_id else "anonymous"
 
 
 def _to_bytes(vector: Any) -> bytes:

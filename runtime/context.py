@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Generic, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
@@ -155,6 +156,12 @@ class Context:
         self.seq += 1
         if counts:
             self.totals.steps += 1
+        if kind == "llm":  # budget escalations journaled before this step (one per raise asked for)
+            while (e := self.replay.get(self.seq)) is not None and (e.kind, e.name) == ("escalation", BUDGET_STEP):
+                decision = Decision.from_json(e.result)
+                if not decision.approved:
+                    raise BudgetExceededError(f"an operator declined to raise the budget's cap: {decision.comment}")
+                self.seq += 1
         entry = self.replay.get(self.seq)
         if entry is not None and (entry.kind, entry.name) != (kind, name):
             raise JournalMismatchError(
@@ -264,7 +271,6 @@ class Context:
                 raise TypeError("with vars, the first argument names a prompt file")
             resolved = self._resolve_prompt(prompt, label)
         step = name or (prompt if resolved is not None else "llm")
-        await self._replay_budget_escalation()
         entry = await self._next_step("llm", str(step))
         if entry is not None:
             return self._replay_llm(entry, output or (resolved.version.output_model() if resolved else None))
@@ -302,7 +308,7 @@ class Context:
                 agent=self.spec.name,
                 prompt=scope.prompt,
                 text=_request_text(messages),
-                classify=lambda name, text: self._classify(client, scope, name, text),
+                classify=partial(self._classify, client, scope, route),
             )
             route, options = choice.route, replace(options, routing=choice.span_attrs())
         try:
@@ -365,7 +371,8 @@ class Context:
         proposed = round(max(exc.cap * 2, exc.used + exc.estimate * 4), 6)
         decision = await self._ask(
             BUDGET_STEP,
-            f"budget {exc.scope} {exc.key!r} would be exceeded ({exc}); raise its cap?",
+            f"budget {exc.scope} {exc.key!r} would be exceeded ({exc}); raise its cap? "
+            "(a raised cap stays until it is changed again)",
             context={
                 "kind": "budget",
                 "scope": exc.scope,
@@ -398,31 +405,36 @@ class Context:
             reason=f"budget escalation of task {self.task_id}",
         )
 
-    async def _replay_budget_escalation(self) -> None:
-        """A resumed task passes the budget escalation its first run journaled before this step."""
-        entry = self.replay.get(self.seq + 1)
-        if entry is not None and (entry.kind, entry.name) == ("escalation", BUDGET_STEP):
-            decision = Decision.from_json(entry.result)
-            self.seq += 1
-            if not decision.approved:
-                raise BudgetExceededError("an operator declined to raise the budget's cap")
-
-    async def _classify(self, client: LLMClient, scope: CallScope, prompt: str, text: str) -> str | None:
-        """A router's classifier prompt's label for ``text`` (None when it gives none)."""
-        resolved = self._resolve_prompt(prompt, None)
+    async def _classify(
+        self, client: LLMClient, scope: CallScope, router_name: str, prompt: str, text: str
+    ) -> str | None:
+        """A router's classifier prompt's label for ``text`` (None when it gives none, or fails:
+        the router then goes on to its next rule, and the classifier's span says why)."""
+        try:
+            resolved = self._resolve_prompt(prompt, None)
+        except AgentOpsError as exc:
+            self.log.warning("router classifier prompt unavailable", prompt=prompt, error=str(exc))
+            return None
         v = resolved.version
         params = dict(v.params)
         model = v.output_model()
         if model is not None:
             params["response_format"] = response_format(model)
-        response = await client.call(
-            v.render({"text": text}),
-            route=v.route or self.services.default_route,
-            scope=replace(scope, prompt=v.prompt, prompt_version=v.version, prompt_artifact=v.artifact_id),
-            name=f"router {prompt}",
-            options=CallOptions(cache=v.cache),
-            **params,
-        )
+        router = self.services.router
+        settings = router.routers.get(router_name) if router is not None else None
+        call_route = (settings.classifier_route if settings else None) or v.route or router_name
+        try:
+            response = await client.call(
+                v.render({"text": text}),
+                route=call_route,
+                scope=replace(scope, prompt=v.prompt, prompt_version=v.version, prompt_artifact=v.artifact_id),
+                name=f"router {prompt}",
+                options=CallOptions(cache=v.cache),
+                **params,
+            )
+        except AgentOpsError as exc:  # the classifier's own span records the failure
+            self.log.warning("router classifier failed", prompt=prompt, error=str(exc))
+            return None
         self.totals.add(response)
         try:
             label = json.loads(response.text or "").get("label")
@@ -473,14 +485,18 @@ class Context:
         )
         failures: list[str] = []
         for attempt in range(self.services.max_repairs + 1):
-            response = await client.call(
-                messages,
-                route=route,
-                scope=replace(scope, parent_span_id=gate.span_id),
-                name=label if attempt == 0 else f"{label} (repair {attempt})",
-                options=options,
-                **params,
-            )
+            try:
+                response = await client.call(
+                    messages,
+                    route=route,
+                    scope=replace(scope, parent_span_id=gate.span_id),
+                    name=label if attempt == 0 else f"{label} (repair {attempt})",
+                    options=options,
+                    **params,
+                )
+            except BaseException as exc:
+                self.services.tracer.end(gate, "error", f"{type(exc).__name__}: {exc}")
+                raise
             self.totals.add(response)
             try:
                 value = validate_reply(response.text, output, check)

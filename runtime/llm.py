@@ -29,6 +29,7 @@ from agentops.runtime.errors import (
     AgentOpsError,
     BudgetExceededError,
     CircuitOpenError,
+    ConfigError,
     ContextWindowError,
     DeadlineExceededError,
     LLMCallError,
@@ -159,6 +160,7 @@ class LLMClient:
         limits: dict[str, DeploymentLimits] | None = None,
         cache: ResponseCache | None = None,
         estimate_output_tokens: int = 1024,
+        router_defaults: dict[str, str] | None = None,
     ) -> None:
         self.deployments = deployments
         self.routes = routes
@@ -173,6 +175,8 @@ class LLMClient:
         self.limits = limits or {}
         self.cache = cache
         self.estimate_output_tokens = estimate_output_tokens
+        self.router_defaults = router_defaults or {}
+        """Router name -> its default route, for call sites that name a router without its rules."""
 
     async def call(
         self,
@@ -195,6 +199,7 @@ class LLMClient:
             RateLimitedError: the user's or agent's rate limit had no slot before the deadline.
         """
         options = options or CallOptions()
+        route, routing = self._concrete(route, options.routing)
         chain = self.routes[route]
         started = time.monotonic()
         deadline = started + (deadline_s if deadline_s is not None else self.deadline_s)
@@ -209,11 +214,13 @@ class LLMClient:
                 "agentops.route": route,
                 "gen_ai.input.messages": _clip(messages),
                 **scope.span_attrs(),
-                **(options.routing or {}),
+                **(routing or {}),
             },
         )
         progress = _Progress(prompt_caching=bool((options.cache or {}).get("prompt_caching")))
         reservation: Reservation | None = None
+        reply: ProviderReply | None = None
+        cost = 0.0
         policy: CachePolicy | None = None
         keys: RequestKeys | None = None
         try:
@@ -228,6 +235,7 @@ class LLMClient:
                         policy,
                         user_id=scope.user_id,
                         session_id=scope.session_id,
+                        task_id=scope.task_id,
                         artifact=scope.prompt_artifact,
                     )
                     rejected: list[dict[str, Any]] = []
@@ -242,30 +250,32 @@ class LLMClient:
                         span.attributes["agentops.cache.rejected"] = rejected[:4]
             tokens_in, tokens_out = _estimate_tokens(messages, params, self.estimate_output_tokens)
             progress.tokens = tokens_in + tokens_out
-            chain, reservation = await self._reserve(chain, scope, tokens_in, tokens_out, progress, span)
-            if self.pacer is not None and self.pacer.enabled:
+            if self.pacer is not None and self.pacer.enabled:  # wait first: a waiting call holds no budget
                 waited = await self.pacer.acquire(
                     user_id=scope.user_id, agent=scope.agent, tokens=progress.tokens, deadline=deadline
                 )
                 if waited:
                     span.attributes["agentops.rate_limit.waited_s"] = round(waited, 3)
+            chain, reservation = await self._reserve(chain, scope, tokens_in, tokens_out, progress, span)
+            if reservation is not None and not _has_output_limit(params):
+                # The reservation counted this many output tokens: hold the provider to them.
+                params = {**params, "max_tokens": tokens_out}
             dep, reply = await self._walk(chain, messages, params, deadline, span, progress)
+            cost = self.prices.cost(dep.price_model or dep.model, reply.usage)[0]
+            response = await self._record_success(span, scope, chain.name, progress, dep, reply, started)
         except AgentOpsError as exc:
-            if reservation is not None and self.budgets is not None:
-                self.budgets.settle(reservation, tokens=0, usd=0.0)
             await self._record_failure(span, scope, chain.name, progress, exc, started)
             raise
         except BaseException as exc:
-            if reservation is not None and self.budgets is not None:
-                self.budgets.settle(reservation, tokens=0, usd=0.0)
             self._tracer.end(span, "error", f"{type(exc).__name__}: cancelled")
             raise
-        response = await self._record_success(span, scope, chain.name, progress, dep, reply, started)
-        if reservation is not None and self.budgets is not None:
-            self.budgets.settle(
-                reservation, tokens=reply.usage.input_tokens + reply.usage.output_tokens, usd=response.cost_usd
-            )
-        if self.cache is not None and policy is not None and keys is not None and reply.finish_reason != "length":
+        finally:
+            # Settled on every path (cancelled while recording included): what was spent, or nothing.
+            if reservation is not None and self.budgets is not None:
+                used = reply.usage.input_tokens + reply.usage.output_tokens if reply is not None else 0
+                self.budgets.settle(reservation, tokens=used, usd=cost)
+        cacheable = reply.finish_reason != "length" and not progress.downgraded and response.fallbacks == 0
+        if self.cache is not None and policy is not None and keys is not None and cacheable:
             try:
                 await self.cache.store(
                     keys, policy, span.span_id, _cached_json(response), response.cost_usd, _prompt_ref(scope)
@@ -273,6 +283,24 @@ class LLMClient:
             except Exception as exc:  # noqa: BLE001 - a cache that cannot store is a later miss, not a failed call
                 log.warning("response not cached", error=str(exc), span_id=span.span_id)
         return response
+
+    def _concrete(self, route: str, routing: dict[str, str] | None) -> tuple[str, dict[str, str] | None]:
+        """A route name, or a router's default route where a router was named without choosing.
+
+        Raises:
+            ConfigError: neither a route nor a router of that name.
+        """
+        if route in self.routes:
+            return route, routing
+        default = self.router_defaults.get(route)
+        if default is None:
+            known = ", ".join(sorted(self.routes)) or "none"
+            raise ConfigError(f"route {route!r} is not defined under [routes] or [routers] (routes: {known})")
+        return default, {
+            "agentops.router": route,
+            "agentops.router.route": default,
+            "agentops.router.reason": "the router's default (no rules at this call site)",
+        }
 
     def forget_cached(self, span_id: str) -> None:
         """Drop a cached answer that failed its validation gate."""
@@ -362,17 +390,26 @@ class LLMClient:
         params = with_cache_markers(dep, params) if progress.prompt_caching else params
         retries = 0
         while True:
+            if deadline - time.monotonic() <= 0:
+                raise DeadlineExceededError(f"deadline passed before an attempt on {dep.name}")
+            probe = breaker.acquire()  # raises CircuitOpenError when open: no waiting for a slot there
             handles: list[list[float] | None] = []
             if limits is not None:
-                waited, handles = await wait_for_slot(limits, progress.tokens, deadline)  # RateLimitedError: next one
+                try:  # RateLimitedError (no slot before the deadline): the next deployment
+                    waited, handles = await wait_for_slot(limits, progress.tokens, deadline)
+                except BaseException:
+                    breaker.release(probe)
+                    raise
                 if waited:
                     parent.attributes["agentops.rate_limit.waited_s"] = round(
                         waited + parent.attributes.get("agentops.rate_limit.waited_s", 0.0), 3
                     )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                breaker.release(probe)
+                if limits is not None:
+                    limits.release(handles)  # nothing was sent
                 raise DeadlineExceededError(f"deadline passed before an attempt on {dep.name}")
-            probe = breaker.acquire()  # raises CircuitOpenError when open
             progress.attempts += 1
             attempt = self._tracer.start(
                 f"attempt {dep.name}",
@@ -685,17 +722,44 @@ def _cached_json(r: LLMResponse) -> dict[str, Any]:
     }
 
 
+def _has_output_limit(params: dict[str, Any]) -> bool:
+    return bool(params.get("max_tokens") or params.get("max_completion_tokens"))
+
+
+_IMAGE_TOKENS = 1_500
+"""What an image part is reserved at (a high-detail image is about 1,100 tokens at most providers)."""
+
+
 def _estimate_tokens(messages: list[dict[str, Any]], params: dict[str, Any], default_out: int) -> tuple[int, int]:
-    """An upper estimate of a request's input tokens (3 characters a token, tools included) and its
-    output tokens (``max_tokens``, else the configured default)."""
-    chars = sum(
-        len(m["content"]) if isinstance(m.get("content"), str) else len(str(m.get("content"))) for m in messages
-    )
+    """An upper estimate of a request's input tokens and its output tokens (``max_tokens``, else the
+    configured default, which the call is then held to when a budget applies).
+
+    ASCII text is counted at 3 characters a token (English runs about 4), any other character at
+    a token each (CJK text runs about one), images at a fixed allowance; tools are counted as text.
+    """
+    tokens = 8 + 4 * len(messages)
+    texts: list[str] = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            for part in content:
+                if isinstance(part, dict) and part.get("type") in ("image_url", "image", "input_image"):
+                    tokens += _IMAGE_TOKENS
+                elif isinstance(part, dict):
+                    texts.append(str(part.get("text", "")))
+        elif content is not None:
+            texts.append(str(content))
+        if m.get("tool_calls"):
+            texts.append(str(m["tool_calls"]))
     if params.get("tools"):
-        chars += len(str(params["tools"]))
-    tokens_in = chars // 3 + 4 * len(messages) + 8
+        texts.append(str(params["tools"]))
+    for text in texts:
+        wide = sum(1 for c in text if ord(c) > 127) if not text.isascii() else 0
+        tokens += (len(text) - wide) // 3 + 1 + wide
     out = params.get("max_tokens") or params.get("max_completion_tokens") or default_out
-    return tokens_in, int(out)
+    return tokens, int(out)
 
 
 def _clip_text(text: str | None, limit: int = 8000) -> str | None:

@@ -42,6 +42,16 @@ class DeploymentLimits:
             self.tokens.try_take(tokens)[1] if self.tokens is not None else None,
         ]
 
+    def release(self, handles: list[list[float] | None]) -> None:
+        """Give back a slot that was not used (nothing was sent)."""
+        if not handles:
+            return
+        request, token = handles
+        if request is not None and self.requests is not None:
+            self.requests.release(request)
+        if token is not None and self.tokens is not None:
+            self.tokens.release(token)
+
     def done(self, handles: list[list[float] | None], tokens: float | None) -> None:
         """The attempt's answer came back: count it from now, with its real tokens (if known)."""
         if not handles:

@@ -119,3 +119,11 @@ class SlidingWindow:
             handle[1] = n
         handle[0] = now
         self._admitted.append(handle)
+
+    def release(self, handle: list[float]) -> None:
+        """Give back an admitted take that was never used (nothing was sent)."""
+        for i, entry in enumerate(self._admitted):
+            if entry is handle:
+                del self._admitted[i]
+                self._total -= handle[1]
+                return

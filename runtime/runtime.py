@@ -349,6 +349,13 @@ class Runtime:
                 )
                 for n, d in self._deployments.items()
             }
+            usd_caps = [k for k in ("user_day_usd", "agent_day_usd", "global_day_usd") if getattr(s.budgets, k)]
+            unpriced = sorted(d.name for d in deployments.values() if prices.price(d.price_model) is None)
+            if usd_caps and unpriced:
+                raise ConfigError(
+                    f"budgets.{usd_caps[0]} cannot limit deployment(s) {', '.join(unpriced)}: no price is known "
+                    "for their model; set [prices.MODEL] (or price_as on the deployment) so their spend counts"
+                )
             for d in deployments.values():
                 if prices.price(d.price_model) is None:
                     log.warning(
@@ -380,6 +387,7 @@ class Runtime:
                     if d.rpm or d.tpm
                 },
                 cache=self.cache,
+                router_defaults={name: r.default for name, r in s.routers.items()},
                 estimate_output_tokens=s.budgets.estimate_output_tokens,
             )
             self._deployments = deployments

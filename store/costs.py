@@ -129,9 +129,10 @@ class CostStore:
         rows = await self.store._all(
             "SELECT id, kind, key, response, cost_usd, created_at, expires_at, prompt, artifact, text, vector, hits,"
             " last_hit_at FROM cache_entries WHERE expires_at IS NULL OR expires_at > ?"
-            " ORDER BY COALESCE(last_hit_at, created_at) LIMIT ?",
+            " ORDER BY COALESCE(last_hit_at, created_at) DESC LIMIT ?",
             (at, limit),
         )
+        rows.reverse()  # the most recently used were kept; oldest first for the LRU
         return [
             CacheEntryRecord(
                 r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]

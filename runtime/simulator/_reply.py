@@ -89,7 +89,9 @@ def compose(request: ChatRequest, scripted: str | None, break_json: bool) -> Rep
     rng = random.Random(request.digest)
     words = Words(rng, keywords(_last_user_text(request.messages)))
     faker = SchemaFaker(words)
-    if scripted is not None:
+    if scripted is not None:  # a provider stops at max_tokens whatever it was going to say
+        if request.max_tokens is not None and estimate_tokens(len(scripted)) > request.max_tokens:
+            return Reply(scripted[: request.max_tokens * 4], finish_reason="length")
         return Reply(scripted)
     if request.calls_tool:
         return _tool_call(request, rng, faker, break_json)

@@ -6,6 +6,8 @@ ALTER TABLE ledger ADD COLUMN cache TEXT;                 -- same, on the ledger
 ALTER TABLE ledger ADD COLUMN saving_usd REAL NOT NULL DEFAULT 0;
 -- what a cache saved: the cached answer's original cost, or a provider's cached input tokens
 -- priced at the full rate minus their cached rate
+CREATE INDEX ledger_by_task ON ledger (task_id);        -- task and session budgets read these
+CREATE INDEX ledger_by_session ON ledger (session_id);
 
 -- One cached answer. kind 'exact': key is the request's hash; kind 'semantic': key is the
 -- namespace (prompt artifact | request shape | scope) and text/vector the cacheable text.

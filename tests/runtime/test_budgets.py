@@ -175,3 +175,100 @@ async def test_a_cap_changed_live_is_audited_and_applies_to_the_next_call(make_s
 def test_a_downgrade_without_a_route_is_refused_at_start(make_settings):
     with pytest.raises(Exception, match="downgrade_route"):
         make_settings(budgets={"global_day_usd": 1.0, "action": "downgrade"})
+
+
+async def test_a_cap_holds_when_calls_set_no_max_tokens_and_replies_run_long(make_settings, make_runtime):
+    cap = 0.005
+    rt = await make_runtime(
+        make_settings(
+            models={"gpt-4o-mini": {"latency_ms": 0, "replies": ["word " * 6000]}},
+            routes={"default": {"chain": ["primary"]}},
+            budgets={"global_day_usd": cap},
+        )
+    )
+    results = await asyncio.gather(
+        *(rt.client.call(MSG, route="default", scope=scope()) for _ in range(100)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, BudgetExceededError)]
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    assert ok and refused
+    # The reservation's output tokens are sent as max_tokens: a reply cannot outrun its estimate.
+    assert all(r.usage.output_tokens <= 1024 for r in ok)
+    await rt.store.writer.flush()
+    assert await rt.store.spend(since=0) <= cap + max(r.estimate for r in refused)
+
+
+async def test_a_call_cancelled_in_flight_gives_its_reservation_back(make_settings, make_runtime):
+    rt = await make_runtime(
+        make_settings(
+            models={"gpt-4o-mini": {"latency_ms": 400, "latency_sigma": 0}},
+            routes={"default": {"chain": ["primary"]}},
+            budgets={"global_day_usd": 1.0},
+        )
+    )
+    call = asyncio.create_task(rt.client.call(MSG, route="default", scope=scope(), max_tokens=50))
+    await asyncio.sleep(0.1)
+    assert (await LocalControl.of(rt).budgets())[0].reserved > 0
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert (await LocalControl.of(rt).budgets())[0].reserved == 0
+
+
+def twice_registry() -> Registry:
+    reg = Registry()
+
+    @agent(registry=reg)
+    async def careful(ctx: Context, ask: Ask) -> dict[str, object]:
+        await ctx.llm(ask.question, name="ask", max_tokens=40)
+        decision = await ctx.escalate("send the answer?")
+        return {"sent": decision.approved}
+
+    return reg
+
+
+async def test_two_raises_on_one_step_replay_when_the_task_resumes_later(make_settings):
+    settings = make_settings(
+        runtime={"agent_modules": []},
+        routes={"default": {"chain": ["primary"]}},
+        workers={"concurrency": 2, "lease_s": 5, "poll_s": 0.05},
+        budgets={"task_tokens": 10, "action": "escalate"},
+    )
+    rt = await start_workers(settings, twice_registry())
+    try:
+        control = LocalControl.of(rt)
+        task, _ = await rt.submit("careful", {"question": "Where is my parcel?"})
+        for cap in (20, 10_000):  # the first raise is still too small: the operator is asked again
+            await wait_status(rt, task.id, "waiting")
+            (pending,) = await control.escalations()
+            assert pending.context["kind"] == "budget"
+            await control.decide(pending.id, "edit", actor="ana", args={"cap": cap})
+            await asyncio.sleep(0.2)
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await control.escalations()
+        assert pending.reason == "send the answer?"  # the step ran; now the task's own question
+        calls = rt.simulator.stats.requests
+        await control.decide(pending.id, "approve", actor="ana")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == {"sent": True}
+        assert rt.simulator.stats.requests == calls  # both raises and the call replayed from the journal
+    finally:
+        await rt.stop()
+
+
+def test_a_usd_cap_over_an_unpriced_model_is_refused(make_settings):
+    async def go() -> None:
+        settings = make_settings(
+            deployments={"primary": {"model": "openai/house-model-7b", "api_base": "sim"}},
+            routes={"default": {"chain": ["primary"]}},
+            budgets={"user_day_usd": 1.0},
+        )
+        rt = Runtime(settings)
+        await rt.start()
+        try:
+            with pytest.raises(ConfigError, match=r"budgets\.user_day_usd cannot limit deployment\(s\) primary"):
+                await rt.wait_ready()
+        finally:
+            await rt.stop()
+
+    asyncio.run(go())

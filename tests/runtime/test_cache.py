@@ -120,7 +120,8 @@ async def test_a_new_prompt_version_is_never_served_its_predecessors_answers(mak
         first = await rt.run("ask", {"question": "When do you open?"}, user_id="u1")
         second = await rt.run("ask", {"question": "When do you open?"}, user_id="u1")
         assert (first.output["cache"], second.output["cache"]) == (None, "exact")
-        (prompts / "answer.toml").write_text(PROMPT.replace("briefly", "in one line"))
+        # Only the description changes: the same messages, but a new version (a new artifact id).
+        (prompts / "answer.toml").write_text('description = "answers, reviewed"\n' + PROMPT)
         await rt.prompts.load()
         await LocalControl.of(rt).prompt_action("answer", "promote", version=2, actor="ana")
         third = await rt.run("ask", {"question": "When do you open?"}, user_id="u1")

@@ -153,3 +153,39 @@ async def test_an_agent_on_a_router_gets_the_chosen_route_and_the_span_says_why(
         assert "router router.classify" not in short_spans  # no classifier call when a rule decides first
     finally:
         await rt.stop()
+
+
+async def test_a_failing_classifier_falls_through_to_the_default_route(make_settings, tmp_path: Path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "router.classify.toml").write_text(CLASSIFIER)
+    settings = routed_settings(make_settings, prompts)
+    rt = Runtime(settings, routed_registry())
+    await rt.start()
+    await rt.wait_ready()
+    try:
+        rt.simulator.start_outage("gpt-4.1-nano", 60)  # the classifier's route (cheap) is down
+        task = await rt.run("helper", {"text": "Please explain how the invoice total is computed for my plan."})
+        assert task.status == "succeeded" and task.output == {"deployment": "fallback"}  # strong, the default
+        await rt.store.writer.flush()
+        spans = {s.name: s for s in await rt.store.spans_for_task(task.id)}
+        assert spans["router router.classify"].status == "error"
+        assert spans["answer"].attributes["agentops.router.reason"] == "no rule matched: default"
+    finally:
+        await rt.stop()
+
+
+async def test_a_router_named_where_no_rules_run_uses_its_default(make_settings, tmp_path: Path):
+    from agentops.runtime import CallScope
+    from agentops.runtime.tracing import new_trace_id
+
+    rt = Runtime(routed_settings(make_settings, tmp_path), routed_registry())
+    await rt.start()
+    await rt.wait_ready()
+    try:
+        reply = await rt.client.call([{"role": "user", "content": "hi"}], route="auto", scope=CallScope(new_trace_id()))
+        assert reply.deployment == "fallback"  # the router's default, strong
+        with pytest.raises(Exception, match="route 'nowhere' is not defined"):
+            await rt.client.call([{"role": "user", "content": "hi"}], route="nowhere", scope=CallScope(new_trace_id()))
+    finally:
+        await rt.stop()
