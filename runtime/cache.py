@@ -94,9 +94,11 @@ class ResponseCache:
         self._exact: dict[str, str] = {}  # key -> entry id
         self._index: SemanticIndex | None = None
         self._embedder: Embedder | None = None
+        self._audit_seen: int | None = None  # the audit log's last row looked at for clears
 
     async def load(self) -> None:
         """Reload the unexpired entries from the store (the semantic ones when an embedder is needed)."""
+        await self.follow_clears()  # clears from now on are followed, not the ones already applied
         records = await self._costs.load_entries(limit=self.settings.max_entries)
         groups: dict[str, list[CacheEntryRecord]] = {}
         for record in records:
@@ -257,11 +259,24 @@ class ResponseCache:
         """
         if prompt == "":
             raise ConfigError("name the prompt whose cached answers to clear (or none, for all)")
+        self._drop_prompt(prompt)
+        return await self._costs.clear(prompt=prompt, actor=actor, via=via)
+
+    async def follow_clears(self) -> int:
+        """Apply in memory the clears another process (the CLI on the store file) made. Returns how many."""
+        if self._audit_seen is None:
+            self._audit_seen, _ = await self._costs.clears_since(0)
+            return 0
+        self._audit_seen, targets = await self._costs.clears_since(self._audit_seen)
+        for target in targets:
+            self._drop_prompt(None if target == "*" else target)
+        return len(targets)
+
+    def _drop_prompt(self, prompt: str | None) -> None:
         for entry_id, meta in list(self._entries.items()):
             name = (meta.record.prompt or "").split("@v", 1)[0]
             if prompt is None or name == prompt:
                 self._drop(entry_id)
-        return await self._costs.clear(prompt=prompt, actor=actor, via=via)
 
     def __len__(self) -> int:
         return len(self._entries)

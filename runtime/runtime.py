@@ -204,6 +204,8 @@ class Runtime:
                 await self.flags.refresh()
                 if self.budgets is not None:
                     await self.budgets.load()  # caps another process (the CLI, a second server) set
+                if self.cache is not None:
+                    await self.cache.follow_clears()  # `agentops cache clear` on the store file
             except Exception as exc:  # noqa: BLE001 - keep watching
                 log.error("rollout evaluation failed", error=str(exc))
             await asyncio.sleep(self.settings.prompts.evaluate_every_s)

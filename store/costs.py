@@ -123,6 +123,12 @@ class CostStore:
 
         return await self.store.writer.transact(tx)
 
+    async def clears_since(self, audit_id: int) -> tuple[int, list[str]]:
+        """Cache clears audited after row ``audit_id`` (by any process): (the last row id, their targets)."""
+        rows = await self.store._all("SELECT id, action, target FROM audit_log WHERE id > ? ORDER BY id", (audit_id,))
+        last = int(rows[-1][0]) if rows else audit_id
+        return last, [str(r[2]) for r in rows if r[1] == "cache.clear"]
+
     async def load_entries(self, *, now: float | None = None, limit: int = 1_000_000) -> list[CacheEntryRecord]:
         """Unexpired entries, most recently used last (the order to rebuild an LRU in)."""
         at = time.time() if now is None else now

@@ -218,3 +218,27 @@ async def test_no_answer_crosses_users_and_semantic_entries_survive_a_restart(ma
         assert rt.simulator.stats.requests == 0
     finally:
         await rt.stop()
+
+
+async def test_a_clear_made_on_the_store_file_reaches_a_running_runtime(make_settings):
+    settings = make_settings(prompts={"evaluate_every_s": 0.1}, workers={"poll_s": 0.05})
+    rt = Runtime(settings, workers=True)
+    await rt.start()
+    await rt.wait_ready()
+    try:
+        await rt.client.call(MSG, route="default", scope=scope(), temperature=0)
+        assert len(rt.cache) == 1
+        await rt.store.writer.flush()
+        other = await LocalControl.open_store(settings)  # what `agentops cache clear` does
+        try:
+            assert await other.clear_cache(actor="ops", via="cli") == 1
+        finally:
+            await other.close()
+        for _ in range(50):
+            if len(rt.cache) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert len(rt.cache) == 0
+        assert (await rt.client.call(MSG, route="default", scope=scope(), temperature=0)).cache is None
+    finally:
+        await rt.stop()
