@@ -50,6 +50,9 @@ class ConsoleScreen(Screen[None]):
     """What this screen shows and its keys (shown by ``?``)."""
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
     """Actions that change the runtime: hidden and refused with ``--read-only``."""
+    POLL_S: ClassVar[float | None] = None
+    """With a value, :meth:`start_polling` re-reads the screen (:meth:`poll`) this often while
+    it is shown and live updates are not paused, and again whenever it is shown."""
 
     @property
     def control(self) -> Control | None:
@@ -75,6 +78,24 @@ class ConsoleScreen(Screen[None]):
 
     def connected(self, control: Control) -> None:
         """The app has a control: load what the screen shows."""
+
+    def start_polling(self) -> None:
+        """Read now, then every :attr:`POLL_S` seconds while shown (call from :meth:`connected`)."""
+        assert self.POLL_S is not None, f"{type(self).__name__} sets no POLL_S"
+        self.poll()
+        self.set_interval(self.POLL_S, self._poll_if_shown, name=f"{type(self).__name__}-poll")
+
+    def poll(self) -> None:
+        """Re-read what the screen shows (default: :meth:`request_load`)."""
+        self.request_load()
+
+    def _poll_if_shown(self) -> None:
+        if self.is_current and not getattr(self.app, "paused", False):
+            self.poll()
+
+    def on_screen_resume(self) -> None:
+        if self.POLL_S is not None:
+            self.poll()
 
     def run_load(self, work: Callable[[], Awaitable[None]], group: str, *, exclusive: bool = True) -> None:
         """Run a read of the control in a worker; a lost connection is reported in the header, not fatal."""

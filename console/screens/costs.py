@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CostsScreen"]
 
-POLL_S = 2.0
 RATE_WINDOW_S = 300.0
 """Spend over this window, scaled to an hour, is the rate of spend."""
 MINUTES = 30
@@ -69,6 +68,8 @@ def _style(b: BudgetStatus) -> str:
 class CostsScreen(ConsoleScreen):
     """Where the money goes, how fast, and against which caps."""
 
+    POLL_S = 2.0
+    """How often the ledger, budgets and cache figures are re-read while shown."""
     HELP = """\
 # Costs and budgets
 
@@ -150,15 +151,10 @@ with your name and `via console`. With `--read-only` the action is hidden.
         return self.query_one("#budgets", KeyTable)
 
     def connected(self, control: Control) -> None:
-        self.set_interval(POLL_S, self._poll)
-        self.action_refresh_now()
+        self.start_polling()
 
-    def on_screen_resume(self) -> None:
+    def poll(self) -> None:
         self.action_refresh_now()
-
-    def _poll(self) -> None:
-        if self.is_current and not getattr(self.app, "paused", False):
-            self.action_refresh_now()
 
     def action_refresh_now(self) -> None:
         """Re-read the ledger, the budgets, the cache figures and the call statistics."""

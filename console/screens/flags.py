@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FLAG_ACTIONS", "FlagsScreen", "parse_rollout"]
 
-POLL_S = 2.0
-"""How often flags and their evaluation rates are re-read."""
 COLUMNS = ("flag", "state", "rollout", "default", "rules", "evaluations", "changed by")
 WIDTHS = (18, 6, 24, 9, 5, 28, 15)
 FLAG_ACTIONS = frozenset({"toggle_enabled", "kill", "rollout"})
@@ -53,6 +51,8 @@ def parse_rollout(text: str) -> float:
 class FlagsScreen(ConsoleScreen):
     """Feature flags, changed live."""
 
+    POLL_S = 2.0
+    """How often flags and their evaluation rates are re-read while shown."""
     HELP = """\
 # Flags
 
@@ -110,15 +110,7 @@ actions are hidden.
     # -- loading ------------------------------------------------------------------------
 
     def connected(self, control: Control) -> None:
-        self.reload()
-        self.set_interval(POLL_S, self._poll, name="flags-poll")
-
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def _poll(self) -> None:
-        if self.is_current and not getattr(self.app, "paused", False):
-            self.reload()
+        self.start_polling()
 
     def apply_live(self, batch: LiveBatch) -> None:
         if batch.flags or batch.overflow:

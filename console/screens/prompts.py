@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PROMPT_ACTIONS", "PromptsScreen"]
 
-POLL_S = 5.0
-"""How often prompts and figures are re-read (calls accrue; changes made in another process arrive only so)."""
 FIGURES_S = 24 * 3600.0
 """Per-version figures are over this span (as ``agentops prompts show``)."""
 PROMPT_COLUMNS = ("prompt", "versions", "production", "running", "description")
@@ -53,6 +51,9 @@ def _pct(calls: int, rate: float) -> Text:
 class PromptsScreen(ConsoleScreen):
     """Prompt versions, labels and rollouts."""
 
+    POLL_S = 5.0
+    """How often prompts and figures are re-read while shown (calls accrue; changes made in another
+    process arrive only so)."""
     HELP = """\
 # Prompts
 
@@ -140,15 +141,7 @@ login) and `via console`. With `--read-only` the actions are hidden.
     # -- loading ------------------------------------------------------------------------
 
     def connected(self, control: Control) -> None:
-        self.reload()
-        self.set_interval(POLL_S, self._poll, name="prompts-poll")
-
-    def on_screen_resume(self) -> None:
-        self.reload()
-
-    def _poll(self) -> None:
-        if self.is_current and not getattr(self.app, "paused", False):
-            self.reload()
+        self.start_polling()
 
     def apply_live(self, batch: LiveBatch) -> None:
         if batch.prompts or batch.overflow:
