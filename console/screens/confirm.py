@@ -18,8 +18,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from agentops.console.screens.modal import ActionModal
 
 if TYPE_CHECKING:
     from agentops.runtime import Control
@@ -41,9 +42,10 @@ class ValueField:
     placeholder: str = ""
 
 
-class ConfirmScreen(ModalScreen[Any]):
+class ConfirmScreen(ActionModal[Any]):
     """Confirm one change; dismissed with what ``act`` returned, or None when cancelled."""
 
+    ERROR_ID = "confirm-error"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
@@ -70,7 +72,6 @@ class ConfirmScreen(ModalScreen[Any]):
         self.act = act
         self.field = field
         self.danger = danger
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -88,16 +89,6 @@ class ConfirmScreen(ModalScreen[Any]):
     def on_mount(self) -> None:
         self.query_one("#confirm-value" if self.field is not None else "#confirm-ok").focus()
 
-    @property
-    def error(self) -> str:
-        """The refusal shown, if any."""
-        return str(self.query_one("#confirm-error", Static).render())
-
-    def show_error(self, message: str) -> None:
-        """Show why the change was refused (the modal stays open)."""
-        if self.is_mounted:
-            self.query_one("#confirm-error", Static).update(Text(message))
-
     @on(Button.Pressed, "#confirm-ok")
     @on(Input.Submitted, "#confirm-value")
     def _confirm(self) -> None:
@@ -114,31 +105,9 @@ class ConfirmScreen(ModalScreen[Any]):
             except ValueError as exc:
                 self.show_error(str(exc))
                 return
-        self.busy = True
-        self.show_error("")
-        self.run_worker(partial(self._act, value), group="confirm", exclusive=True, exit_on_error=False)
-
-    async def _act(self, value: Any) -> None:
-        from agentops.runtime import DecisionError  # loaded by now: the app is connected
-        from agentops.runtime.operations import current_actor
-
         app: Any = self.app
-        try:
-            result = await self.act(app.control, current_actor(), value)
-        except DecisionError as exc:  # refused: nothing changed
-            self.show_error(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown to the operator, who can retry or cancel
-            self.show_error(f"{type(exc).__name__}: {exc}")
-            return
-        finally:
-            self.busy = False
-        self.dismiss(result)
+        self.submit(partial(self.act, app.control, self.actor(), value), "confirm")
 
     @on(Button.Pressed, "#confirm-cancel")
     def _cancel(self) -> None:
         self.action_cancel()
-
-    def action_cancel(self) -> None:
-        """Close without changing anything."""
-        self.dismiss(None)

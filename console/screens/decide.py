@@ -18,17 +18,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static, TextArea
 
 from agentops.console.screens.escalation_text import proposal, to_json
+from agentops.console.screens.modal import ActionModal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.app import App
 
-    from agentops.runtime import EscalationRecord
+    from agentops.runtime import DecisionError, EscalationRecord
 
 __all__ = ["DECIDED", "DecideScreen", "ask_decision"]
 
@@ -37,12 +37,13 @@ DECIDED = {"approve": "approved", "deny": "denied", "edit": "approved with edite
 """How a notification names a decision that was made."""
 
 
-class DecideScreen(ModalScreen["EscalationRecord | None"]):
+class DecideScreen(ActionModal["EscalationRecord | None"]):
     """Confirm one decision on one escalation, with an optional comment (a denial's reason is required).
 
     Dismissed with the decided record, or None when cancelled or decided by someone else first.
     """
 
+    ERROR_ID = "decide-error"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "confirm", "Confirm"),
@@ -67,7 +68,6 @@ class DecideScreen(ModalScreen["EscalationRecord | None"]):
         super().__init__(classes=f"-{action}")
         self.record = record
         self.action = action
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         e = self.record
@@ -101,16 +101,6 @@ class DecideScreen(ModalScreen["EscalationRecord | None"]):
     def on_mount(self) -> None:
         self.query_one("#decide-args" if self.action == "edit" else "#decide-comment").focus()
 
-    @property
-    def error(self) -> str:
-        """The refusal shown, if any."""
-        return str(self.query_one("#decide-error", Static).render())
-
-    def show_error(self, message: str) -> None:
-        """Show why the decision was refused (the modal stays open)."""
-        if self.is_mounted:
-            self.query_one("#decide-error", Static).update(Text(message))
-
     @on(Button.Pressed, "#decide-confirm")
     @on(Input.Submitted, "#decide-comment")
     def _confirm(self) -> None:
@@ -129,40 +119,32 @@ class DecideScreen(ModalScreen["EscalationRecord | None"]):
                 self.show_error(f"the arguments are not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
                 return
         comment = self.query_one("#decide-comment", Input).value.strip() or None
-        self.busy = True
-        self.show_error("")
-        self.run_worker(partial(self._decide, args, comment), group="decide", exclusive=True, exit_on_error=False)
-
-    async def _decide(self, args: Any, comment: str | None) -> None:
-        from agentops.runtime import ConflictError, DecisionError  # loaded by now: the app is connected
-        from agentops.runtime.operations import current_actor
-
         app: Any = self.app
-        try:
-            decided = await app.control.decide(
-                self.record.id, self.action, actor=current_actor(), via="console", args=args, comment=comment
-            )
-        except ConflictError as exc:  # someone else decided first
-            app.notify(str(exc), title="not decided", severity="error", markup=False)
+        self.submit(
+            partial(
+                app.control.decide,
+                self.record.id,
+                self.action,
+                actor=self.actor(),
+                via="console",
+                args=args,
+                comment=comment,
+            ),
+            "decide",
+        )
+
+    def refused(self, exc: DecisionError) -> None:
+        from agentops.runtime import ConflictError
+
+        if isinstance(exc, ConflictError):  # someone else decided first: the screens show their decision
+            self.app.notify(str(exc), title="not decided", severity="error", markup=False)
             self.dismiss(None)
-            return
-        except DecisionError as exc:
-            self.show_error(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown to the operator, who can retry or cancel
-            self.show_error(f"{type(exc).__name__}: {exc}")
-            return
-        finally:
-            self.busy = False
-        self.dismiss(decided)
+        else:
+            super().refused(exc)
 
     @on(Button.Pressed, "#decide-cancel")
     def _cancel(self) -> None:
         self.action_cancel()
-
-    def action_cancel(self) -> None:
-        """Close without deciding."""
-        self.dismiss(None)
 
 
 def ask_decision(
