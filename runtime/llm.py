@@ -39,7 +39,7 @@ from agentops.runtime.errors import (
 )
 from agentops.runtime.logs import get_logger
 from agentops.runtime.pacing import DeploymentLimits, Pacer, wait_for_slot
-from agentops.runtime.pricing import PriceBook, Usage
+from agentops.runtime.pricing import Price, PriceBook, Usage
 from agentops.runtime.provider import Deployment, ProviderReply, ToolCall, complete
 from agentops.runtime.retry import RetryPolicy
 from agentops.runtime.tracing import Span, Tracer
@@ -261,8 +261,9 @@ class LLMClient:
                 # The reservation counted this many output tokens: hold the provider to them.
                 params = {**params, "max_tokens": tokens_out}
             dep, reply = await self._walk(chain, messages, params, deadline, span, progress)
-            cost = self.prices.cost(dep.price_model or dep.model, reply.usage)[0]
-            response = await self._record_success(span, scope, chain.name, progress, dep, reply, started)
+            price = self.prices.price(dep.price_model or dep.model)
+            cost = price.cost(reply.usage) if price is not None else 0.0  # settled below whatever happens next
+            response = await self._record_success(span, scope, chain.name, progress, dep, reply, price, started)
         except AgentOpsError as exc:
             await self._record_failure(span, scope, chain.name, progress, exc, started)
             raise
@@ -467,11 +468,11 @@ class LLMClient:
         progress: _Progress,
         dep: Deployment,
         reply: ProviderReply,
+        price: Price | None,
         started: float,
     ) -> LLMResponse:
         latency_ms = (time.monotonic() - started) * 1000.0
-        cost, priced = self.prices.cost(dep.price_model or dep.model, reply.usage)
-        price = self.prices.price(dep.price_model or dep.model)
+        cost, priced = (price.cost(reply.usage), True) if price is not None else (0.0, False)
         saving = reply.usage.cached_tokens * (price.input - price.cached_input) if price is not None else 0.0
         fallbacks = len(progress.deployments_tried) - 1
         self._tracer.end(
