@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 from pydantic import BaseModel
+from runtime_support import start, wait_status
 
 from agentops.runtime import CallScope, Context, LocalControl, Registry, Runtime, agent
 from agentops.runtime.errors import BudgetExceededError, ConfigError
@@ -88,23 +88,6 @@ def asking_registry() -> Registry:
     return reg
 
 
-async def start_workers(settings, registry) -> Runtime:
-    rt = Runtime(settings, registry, workers=True)
-    await rt.start()
-    await rt.wait_ready()
-    return rt
-
-
-async def wait_status(rt: Runtime, task_id: str, *statuses: str, timeout: float = 15) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = await rt.store.get_task(task_id)
-        if task is not None and task.status in statuses:
-            return task
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"task {task_id} never reached {statuses}: {await rt.store.get_task(task_id)}")
-
-
 def escalating(make_settings):
     return make_settings(
         runtime={"agent_modules": []},
@@ -115,7 +98,7 @@ def escalating(make_settings):
 
 
 async def test_escalate_asks_an_operator_who_raises_the_cap_and_the_task_goes_on(make_settings):
-    rt = await start_workers(escalating(make_settings), asking_registry())
+    rt = await start(escalating(make_settings), asking_registry(), workers=True)
     try:
         control = LocalControl.of(rt)
         task, _ = await rt.submit("chatty", {"question": "Where is my parcel?"})
@@ -140,7 +123,7 @@ async def test_escalate_asks_an_operator_who_raises_the_cap_and_the_task_goes_on
 
 
 async def test_escalate_denied_fails_the_task_with_the_budget_error(make_settings):
-    rt = await start_workers(escalating(make_settings), asking_registry())
+    rt = await start(escalating(make_settings), asking_registry(), workers=True)
     try:
         control = LocalControl.of(rt)
         task, _ = await rt.submit("chatty", {"question": "Where is my parcel?"})
@@ -234,7 +217,7 @@ async def test_two_raises_on_one_step_replay_when_the_task_resumes_later(make_se
         workers={"concurrency": 2, "lease_s": 5, "poll_s": 0.05},
         budgets={"task_tokens": 10, "action": "escalate"},
     )
-    rt = await start_workers(settings, twice_registry())
+    rt = await start(settings, twice_registry(), workers=True)
     try:
         control = LocalControl.of(rt)
         task, _ = await rt.submit("careful", {"question": "Where is my parcel?"})

@@ -7,6 +7,8 @@ import time
 
 import pytest
 from pydantic import BaseModel, Field
+from runtime_support import start as start_runtime
+from runtime_support import wait_status
 
 from agentops.runtime import Context, Registry, Runtime, agent, tool
 from agentops.runtime.context import current_step_key
@@ -60,21 +62,8 @@ def quick(make_settings, **extra):
     )
 
 
-async def wait_status(rt: Runtime, task_id: str, *statuses: str, timeout: float = 10) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = await rt.store.get_task(task_id)
-        if task is not None and task.status in statuses:
-            return task
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"task {task_id} never reached {statuses}: {await rt.store.get_task(task_id)}")
-
-
 async def start(settings, registry) -> Runtime:
-    rt = Runtime(settings, registry, workers=True)
-    await rt.start()
-    await rt.wait_ready()
-    return rt
+    return await start_runtime(settings, registry, workers=True)
 
 
 async def test_approval_resumes_the_task_without_redoing_steps(make_settings):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from runtime_support import start
 
 from agentops.runtime import Context, LocalControl, Registry, Runtime, agent, tool
 from agentops.runtime.errors import ConfigError, DecisionError
@@ -56,13 +57,6 @@ def greeter_registry(effects: list[dict[str, Any]] | None = None) -> Registry:
 def write(path: Path, name: str, text: str) -> None:
     path.mkdir(parents=True, exist_ok=True)
     (path / f"{name}.toml").write_text(text)
-
-
-async def start(settings: Any, registry: Registry, workers: bool = False) -> Runtime:
-    rt = Runtime(settings, registry, workers=workers)
-    await rt.start()
-    await rt.wait_ready()
-    return rt
 
 
 async def test_same_content_is_the_same_version_and_a_change_is_a_new_one(make_settings, tmp_path: Path):
