@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from agentops.runtime.costconfig import RateLimitSettings
 from agentops.runtime.errors import RateLimitedError
 from agentops.runtime.ratelimit import SlidingWindow, TokenBucket
 
 __all__ = ["DeploymentLimits", "Pacer", "wait_for_slot"]
+
+T = TypeVar("T")
 
 _MAX_BUCKETS = 10_000  # users/agents with a bucket in memory; the least recently used go first
 
@@ -103,6 +108,19 @@ class Pacer:
                 out.append((f"{who} {key!r} tokens/min", self._bucket(who + ":tpm", key, tpm), True))
         return out
 
+    def try_take(self, limits: list[tuple[str, TokenBucket, bool]], tokens: float) -> tuple[float, str, None]:
+        """Take from every limit if all have room (no await in between): ``(0, "", None)``; else the
+        longest wait and the limit that needs it."""
+        wait, which = 0.0, ""
+        for name, bucket, by_tokens in limits:
+            w = bucket.wait_time(min(tokens, bucket.burst) if by_tokens else 1.0)
+            if w > wait:
+                wait, which = w, f"rate limit {name}"
+        if wait == 0.0:
+            for _, bucket, by_tokens in limits:
+                bucket.try_take(min(tokens, bucket.burst) if by_tokens else 1.0)
+        return wait, which, None
+
     async def acquire(self, *, user_id: str | None, agent: str | None, tokens: float, deadline: float) -> float:
         """Wait for a slot in every limit of this user and agent. Returns the seconds waited.
 
@@ -110,23 +128,9 @@ class Pacer:
             RateLimitedError: the wait would end after ``deadline`` (``time.monotonic`` seconds).
         """
         limits = self._limits(user_id, agent)
-        waited = 0.0
-        while limits:
-            wait, which = 0.0, ""
-            for name, bucket, by_tokens in limits:
-                w = bucket.wait_time(min(tokens, bucket.burst) if by_tokens else 1.0)
-                if w > wait:
-                    wait, which = w, name
-            if wait == 0.0:  # every limit has room: take from all at once (no await in between)
-                for _, bucket, by_tokens in limits:
-                    bucket.try_take(min(tokens, bucket.burst) if by_tokens else 1.0)
-                return waited
-            if time.monotonic() + wait > deadline:
-                raise RateLimitedError(
-                    f"rate limit {which}: next slot in {wait:.2f}s, after the call's deadline", limit=which, wait_s=wait
-                )
-            await asyncio.sleep(wait)
-            waited += wait
+        if not limits:
+            return 0.0
+        waited, _ = await _wait_turn(partial(self.try_take, limits, tokens), deadline)
         return waited
 
     def reconfigure(self, settings: RateLimitSettings) -> None:
@@ -143,12 +147,31 @@ async def wait_for_slot(
     Raises:
         RateLimitedError: the next slot is after ``deadline``.
     """
+
+    def take() -> tuple[float, str, list[list[float] | None]]:
+        wait, handles = limits.try_take(tokens)
+        return wait, "provider limit", handles
+
+    return await _wait_turn(take, deadline)
+
+
+async def _wait_turn(try_take: Callable[[], tuple[float, str, T]], deadline: float) -> tuple[float, T]:
+    """Call ``try_take`` until it finds room, sleeping the wait it reports, never past ``deadline``.
+
+    ``try_take`` returns (0, _, what it took) or (seconds to wait, the limit that is full, _).
+    Returns the seconds waited and what was taken.
+
+    Raises:
+        RateLimitedError: the next slot is after ``deadline``.
+    """
     waited = 0.0
     while True:
-        wait, handles = limits.try_take(tokens)
+        wait, which, taken = try_take()
         if wait == 0.0:
-            return waited, handles
+            return waited, taken
         if time.monotonic() + wait > deadline:
-            raise RateLimitedError(f"provider limit: next slot in {wait:.2f}s, after the call's deadline", wait_s=wait)
+            raise RateLimitedError(
+                f"{which}: next slot in {wait:.2f}s, after the call's deadline", limit=which, wait_s=wait
+            )
         await asyncio.sleep(wait)
         waited += wait
