@@ -18,12 +18,14 @@ __all__ = [
     "amount",
     "costs_table",
     "eta",
+    "model_lines",
     "money",
     "ms",
     "of_cap",
     "parse_cap",
     "parse_since",
     "prompt_lines",
+    "prompts_summary",
     "span_tree",
     "table",
     "task_summary",
@@ -139,6 +141,13 @@ def task_summary(task: TaskRecord) -> str:
     return line
 
 
+def prompts_summary(prompts: Sequence[str]) -> str:
+    """The prompt versions a task ran: ``triage.classify@v1``, ``a@v1 +2`` for several, ``-`` for none."""
+    if not prompts:
+        return "-"
+    return prompts[0] + (f" +{len(prompts) - 1}" if len(prompts) > 1 else "")
+
+
 def tasks_table(tasks: Sequence[TaskRecord]) -> str:
     """Recent tasks as a table."""
     rows = [
@@ -151,11 +160,12 @@ def tasks_table(tasks: Sequence[TaskRecord]) -> str:
             f"{t.input_tokens + t.output_tokens:,}",
             money(t.cost_usd),
             ms(t.latency_ms),
+            prompts_summary(t.prompts),
             dt.datetime.fromtimestamp(t.created_at).strftime("%H:%M:%S"),
         )
         for t in tasks
     ]
-    return table(["task", "agent", "user", "status", "steps", "tokens", "cost", "latency", "started"], rows)
+    return table(["task", "agent", "user", "status", "steps", "tokens", "cost", "latency", "prompts", "started"], rows)
 
 
 def costs_table(rows: Sequence[CostRow], by: str) -> str:
@@ -244,9 +254,35 @@ def prompt_lines(content: dict[str, Any]) -> list[str]:
         if p.get(key):
             lines.append(f"{key}:")
             lines += [f"    {line}" for line in str(p[key]).splitlines()]
-    model = content.get("model", {})
-    lines.append(f"model: route {model.get('route')}")
-    lines += [f"    {m.get('deployment')}: {m.get('model')}" for m in model.get("chain", [])]
+    lines += model_lines(content.get("model", {}))
     lines.append(f"code sha256: {content.get('code_sha256') or '-'}")
     lines += [f"{name}: {version}" for name, version in sorted(content.get("dependencies", {}).items())]
     return lines
+
+
+def model_lines(model: dict[str, Any]) -> list[str]:
+    """A version's model config: its route's chain, or a router's rules and the chain of each
+    route it can pick. Reads the shape stores kept before routers had their own keys too
+    (``chain`` holding ``{"router": ..., "routes": ...}``)."""
+    router, routes = model.get("router"), model.get("routes")
+    chain = model.get("chain")
+    if isinstance(chain, dict):  # the earlier shape of a router's config
+        router, routes = chain.get("router"), chain.get("routes")
+    if not isinstance(router, dict):
+        lines = [f"model: route {model.get('route')}"]
+        return lines + _chain_lines(chain if isinstance(chain, list) else [], "    ")
+    lines = [f"model: router {model.get('route')} (default route {router.get('default')})"]
+    for n, rule in enumerate(router.get("rules") or [], 1):
+        when = ", ".join(f"{k}={v}" for k, v in rule.items() if k not in ("route", "labels") and v not in (None, {}))
+        to = rule.get("route") or ", ".join(f"{label} -> {r}" for label, r in (rule.get("labels") or {}).items())
+        lines.append(f"    rule {n}: {when or 'always'} -> {to}")
+    if router.get("classifier_route"):
+        lines.append(f"    classifier route: {router['classifier_route']}")
+    for name, members in sorted((routes or {}).items()):
+        lines.append(f"    route {name}:")
+        lines += _chain_lines(members if isinstance(members, list) else [], "        ")
+    return lines
+
+
+def _chain_lines(chain: list[Any], indent: str) -> list[str]:
+    return [f"{indent}{m.get('deployment')}: {m.get('model')}" for m in chain if isinstance(m, dict)]

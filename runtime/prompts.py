@@ -315,7 +315,7 @@ class PromptRegistry:
         if route not in self.settings.routes and route not in routers:
             raise ConfigError(f"{pf.path}: route {route!r} is not defined under [routes] or [routers]")
         names = sorted(routers[route].routes()) if route in routers else [route]
-        models: Any = {
+        chains = {
             r: [
                 {
                     "deployment": d,
@@ -326,10 +326,13 @@ class PromptRegistry:
             ]
             for r in names
         }
-        if route in routers:  # a router's rules are part of the model config
-            models = {"router": routers[route].model_dump(mode="json"), "routes": models}
+        # A plain route's model config is its chain; a router's is its rules and the chain of
+        # every route it can pick, so changing a rule or any of those chains is a new version.
+        model: dict[str, Any] = {"route": route}
+        if route in routers:
+            model |= {"router": routers[route].model_dump(mode="json"), "routes": chains}
         else:
-            models = models[route]
+            model["chain"] = chains[route]
         code = ""
         agent_name = pf.content.get("agent")
         if agent_name:
@@ -342,7 +345,7 @@ class PromptRegistry:
             code = hashlib.sha256(inspect.getsource(module).encode()).hexdigest() if module else ""
         return {
             "prompt": pf.content,
-            "model": {"route": route, "chain": models},
+            "model": model,
             "code_sha256": code,
             "dependencies": {name: _version(name) for name in ("litellm", "agentops")},
         }

@@ -57,6 +57,71 @@ def test_demo_in_tmux(tmp_path: Path) -> None:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
 
 
+def no_traceback(text: str) -> bool:
+    return "Traceback" not in text and "most recent call last" not in text
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_demo_every_screen_with_one_action_on_each(tmp_path: Path) -> None:
+    """The demo's own configuration (a router as the default route, budgets, flags), every
+    screen opened and one action taken on each, in a real terminal: no traceback anywhere."""
+    session = f"agentops-e2e-{uuid.uuid4().hex[:8]}"
+    marker = tmp_path / "exit-code"
+    command = f"cd {tmp_path} && env -u COLUMNS -u LINES {BIN} demo --seed 3; echo $? > {marker}; echo SHELL-BACK"
+    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", command + "; sleep 60")
+
+    def wait(check, timeout: float, what: str) -> str:
+        text = wait_screen(session, lambda s: check(s) or not no_traceback(s) or "SHELL-BACK" in s, timeout, what)
+        assert no_traceback(text) and "SHELL-BACK" not in text, f"the console died ({what}):\n{text}"
+        return text
+
+    def keys(*k: str) -> None:
+        tmux("send-keys", "-t", session, *k)
+
+    try:
+        # Traces: the prompt column names the version that ran; enter opens a task's span tree.
+        wait(lambda s: "triage.classify@v1" in s, 90, "a triage task's prompt version in the traces list")
+        keys("Enter")
+        wait(lambda s: "trace " in s and ("task triage" in s or "task drafting" in s), 20, "a task's span tree")
+        keys("Escape")
+        time.sleep(0.5)  # an escape followed at once by a key reads as alt+key
+        # Circuits: the deployments and their breakers; move down the list.
+        keys("2")
+        wait(lambda s: "primary" in s and "emergency" in s, 20, "the circuits")
+        keys("j")
+        # Costs: per-minute attempt errors beside calls failed after fallback; refresh now.
+        keys("3")
+        wait(lambda s: "attempt errors/min" in s and "failed after fallback/min" in s, 20, "the costs sparklines")
+        keys("r")
+        # Escalations: approve the oldest refund through the modal.
+        keys("4")
+        wait(lambda s: "refund $" in s and "issue_refund" in s, 90, "a refund escalation")
+        keys("a")
+        wait(lambda s: "Approve escalation" in s, 20, "the approve modal")
+        keys("Enter")
+        wait(lambda s: "approved; task" in s, 20, "the decision's notice")
+        # Prompts: the diff of a prompt whose route is the demo's router shows the router's rules.
+        keys("5")
+        wait(
+            lambda s: "model: router auto" in s and "rule 1: prompt=triage.classify -> cheap" in s, 20, "a router diff"
+        )
+        keys("j")
+        wait(lambda s: "triage.classify v1" in s, 20, "the second prompt's versions")
+        # Flags: the demo's flags are live; kill the knowledge-base search.
+        keys("6")
+        wait(lambda s: "reply_style" in s and "polish_drafts" in s and "kb_search" in s, 20, "the demo's flags")
+        keys("k")
+        wait(lambda s: "Kill flag kb_search" in s, 20, "the kill switch's modal")
+        keys("Enter")
+        wait(lambda s: "KILLED" in s, 20, "the killed flag")
+        keys("q")
+        wait_screen(session, lambda s: "SHELL-BACK" in s, 20, "the shell after q")
+        assert marker.read_text().strip() == "0"
+        assert no_traceback(screen(session))
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 def test_tui_connect_to_a_server_with_a_viewer_token(serve_process, tmp_path: Path) -> None:
     viewer, operator = "viewer-secret-0123456789", "operator-secret-0123456789"
