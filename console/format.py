@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
+from rich.console import Console, ConsoleOptions
+from rich.measure import Measurement
 from rich.text import Text
 
 from agentops.console.render import amount, money, ms
@@ -17,6 +21,7 @@ from agentops.console.render import amount, money, ms
 __all__ = [
     "STATE_STYLES",
     "STATUS_STYLES",
+    "Fitted",
     "amount",
     "clock_time",
     "day_start",
@@ -24,6 +29,7 @@ __all__ = [
     "money",
     "ms",
     "plain",
+    "prompts_cell",
     "right",
     "seconds",
     "state_text",
@@ -89,3 +95,35 @@ def gauge(fraction: float, style: str) -> Text:
     return Text.assemble(
         ("█" * filled, style or "green"), ("░" * (GAUGE_CELLS - filled), "dim"), f" {share:>4}", no_wrap=True
     )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A cell that shows the longest of its forms that fits the width it is given (literal text,
+    never markup), so a narrow column shortens meaningfully instead of cutting mid-word."""
+
+    forms: tuple[str, ...]
+    """Longest first; the last is cut with an ellipsis if even it does not fit."""
+    style: str = ""
+
+    @property
+    def cell_len(self) -> int:
+        """The width of the longest form (what a column would need to show it whole)."""
+        return max((Text(f).cell_len for f in self.forms), default=0)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(Text(self.forms[-1]).cell_len, 1), self.cell_len)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        fits = next((f for f in self.forms if Text(f).cell_len <= options.max_width), self.forms[-1])
+        yield Text(fits, style=self.style, no_wrap=True, overflow="ellipsis", end="")
+
+
+def prompts_cell(prompts: Sequence[str], agent: str) -> Fitted:
+    """The prompt versions a task ran: ``triage.classify@v1`` (``+N`` more), shortened to
+    ``classify@v1`` when the agent's own name prefixes it and the column is narrow."""
+    from agentops.console.render import prompts_summary
+
+    full = prompts_summary(prompts)
+    short = prompts_summary([p.removeprefix(f"{agent}.") for p in prompts])
+    return Fitted((full, short) if short != full else (full,))

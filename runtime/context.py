@@ -95,6 +95,13 @@ class _Totals:
     output_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    prompts: list[str] = field(default_factory=list)
+    """``name@vN`` of each prompt version the agent ran, in the order of first use."""
+
+    def ran(self, prompt: str | None) -> None:
+        """Note that a prompt version ran (once each)."""
+        if prompt and prompt not in self.prompts:
+            self.prompts.append(prompt)
 
     def add(self, r: LLMResponse) -> None:
         self.input_tokens += r.usage.input_tokens
@@ -271,9 +278,12 @@ class Context:
                 raise TypeError("with vars, the first argument names a prompt file")
             resolved = self._resolve_prompt(prompt, label)
         step = name or (prompt if resolved is not None else "llm")
+        ref = f"{resolved.version.prompt}@v{resolved.version.version}" if resolved is not None else None
         entry = await self._next_step("llm", str(step))
         if entry is not None:
+            self.totals.ran(entry.result.get("prompt", ref))  # the version that ran then, not now
             return self._replay_llm(entry, output or (resolved.version.output_model() if resolved else None))
+        self.totals.ran(ref)
         scope = self._scope(self.span.span_id)
         options = CallOptions()
         if resolved is not None:
@@ -322,7 +332,7 @@ class Context:
                 result = await self._gated(client, messages, output, check, route, str(step), params, scope, options)
         except BudgetExceededError as exc:
             if exc.action != "escalate" or self.services.budgets is None:
-                await self._record("llm", str(step), "done", {"error": _error_json(exc)})
+                await self._record("llm", str(step), "done", {"error": _error_json(exc), "prompt": ref})
                 raise
             # The step did not happen: the escalation takes its place, then the step runs again.
             self.seq -= 1
@@ -341,9 +351,9 @@ class Context:
                 **original,
             )
         except AgentOpsError as exc:
-            await self._record("llm", str(step), "done", {"error": _error_json(exc)})
+            await self._record("llm", str(step), "done", {"error": _error_json(exc), "prompt": ref})
             raise
-        await self._record("llm", str(step), "done", _llm_json(result))
+        await self._record("llm", str(step), "done", {**_llm_json(result), "prompt": ref})
         if resolved is not None and resolved.shadow is not None and self.services.prompts is not None:
             prompts = self.services.prompts
             if prompts.wants_shadow(resolved.shadow):
@@ -436,6 +446,7 @@ class Context:
             self.log.warning("router classifier failed", prompt=prompt, error=str(exc))
             return None
         self.totals.add(response)
+        self.totals.ran(f"{v.prompt}@v{v.version}")
         try:
             label = json.loads(response.text or "").get("label")
         except (ValueError, AttributeError):
@@ -448,13 +459,19 @@ class Context:
             raise errors.ConfigError("prompt files are not loaded in this runtime")
         return prompts.resolve(prompt, self.user_id or self.task_id, label)
 
-    async def flag(self, name: str) -> FlagValue:
+    async def flag(self, name: str, default: FlagValue | None = None) -> FlagValue:
         """A feature flag's value for this task (its user, or the task), recorded on the task's span.
 
         The value is journaled: a task that resumes sees the value its first run saw.
 
+        Args:
+            name: the flag (``[flags.NAME]`` in config.toml).
+            default: the value when the configuration defines no such flag (reason
+                ``undefined``), so that code shipped with a flag runs where it is not configured;
+                without it, an undefined flag is an error.
+
         Raises:
-            NotFoundError: no such flag in config.toml.
+            NotFoundError: no such flag in config.toml, and no ``default``.
         """
         entry = await self._next_step("flag", name, counts=False)
         if entry is not None:
@@ -463,10 +480,14 @@ class Context:
         flags = self.services.flags
         if flags is None:
             raise errors.ConfigError("flags are not loaded in this runtime")
-        evaluation = flags.evaluate(name, agent=self.spec.name, user_id=self.user_id, task_id=self.task_id)
-        self.span.attributes[f"agentops.flag.{name}"] = {"value": evaluation.value, "reason": evaluation.reason}
-        await self._record("flag", name, "done", {"value": evaluation.value, "reason": evaluation.reason})
-        return evaluation.value
+        if default is not None and name not in flags.defs:
+            value, reason = default, "undefined"
+        else:
+            evaluation = flags.evaluate(name, agent=self.spec.name, user_id=self.user_id, task_id=self.task_id)
+            value, reason = evaluation.value, evaluation.reason
+        self.span.attributes[f"agentops.flag.{name}"] = {"value": value, "reason": reason}
+        await self._record("flag", name, "done", {"value": value, "reason": reason})
+        return value
 
     async def _gated(
         self,

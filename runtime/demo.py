@@ -10,7 +10,9 @@ triage agent escalates those above $100 to an operator, so the Escalations scree
 decisions waiting. Cost control is on: a model router (``auto``) sends the triage
 classifier and short tickets to a cheap route and the rest to the strong one, the
 classifier's repeated tickets are answered from the cache, and each user has a daily
-budget that downgrades them to the cheap route when it runs out. The schedule and the traffic
+budget that downgrades them to the cheap route when it runs out. Three feature flags the sample
+agents read are live on the Flags screen: ``reply_style`` (multi-variant), ``polish_drafts`` (a 50 %
+rollout) and ``kb_search`` (a kill switch for the knowledge-base tool). The schedule and the traffic
 are seeded, so ``--seed`` reproduces the same sequence of tasks and faults.
 
 No Textual here: the console attaches to :meth:`Demo.start`'s control, and
@@ -105,6 +107,24 @@ def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE, workers: int = 1
             "global_day_usd": 5.0,
             "actions": {"user-day": "downgrade"},
             "downgrade_route": "cheap",
+        },
+        flags={
+            "reply_style": {
+                "description": "how triage handlers write their replies",
+                "default": "concise",
+                "variants": {"concise": 50, "friendly": 30, "detailed": 20},
+            },
+            "polish_drafts": {
+                "description": "drafting runs its polish step (a third LLM call)",
+                "rollout": 50,
+                "value": True,
+                "default": False,
+            },
+            "kb_search": {
+                "description": "technical tickets may search the knowledge base (kill switch: answer without it)",
+                "value": True,
+                "default": False,
+            },
         },
         simulator={
             "enabled": True,
@@ -271,19 +291,21 @@ async def run_headless(
 ) -> None:
     """Run the demo without the console, emitting a summary line every ``every_s`` seconds.
 
-    Runs for ``duration_s`` seconds (forever if None), or until cancelled.
+    Runs for ``duration_s`` seconds of traffic (counted from when traffic starts, once the
+    providers are loaded; forever if None), or until cancelled. The last line, prefixed
+    ``totals:``, is the summary at the end (never a repeat of the line before it).
     """
-    began = time.monotonic()
     await demo.start()
     try:
         emit(f"agentops demo: seed {demo.seed}, {demo.rate:g} tasks/s, store {demo.settings.store.path}")
         while True:
-            left = every_s if duration_s is None else min(every_s, duration_s - (time.monotonic() - began))
-            await asyncio.sleep(max(0.0, left))
-            emit(await demo.summary())
-            if duration_s is not None and time.monotonic() - began >= duration_s:
+            end = None if duration_s is None or demo.started_at is None else demo.started_at + duration_s
+            wait = every_s if end is None else min(every_s, end - time.time())
+            await asyncio.sleep(max(0.0, wait))
+            if end is not None and time.time() >= end - 1e-3:
                 break
+            emit(await demo.summary())
     finally:
         with contextlib.suppress(Exception):
-            emit("stopping: " + await demo.summary())
+            emit("totals: " + await demo.summary())
         await demo.stop()

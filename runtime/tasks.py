@@ -244,7 +244,7 @@ class TaskRunner:
                 log.exception("agent raised")
             t = ctx.totals
             task.steps, task.input_tokens, task.output_tokens = t.steps, t.input_tokens, t.output_tokens
-            task.cached_tokens, task.cost_usd = t.cached_tokens, t.cost_usd
+            task.cached_tokens, task.cost_usd, task.prompts = t.cached_tokens, t.cost_usd, list(t.prompts)
             await asyncio.shield(self._settle(task, owner, parked, span))
         return task
 

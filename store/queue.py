@@ -125,7 +125,7 @@ class TaskQueue:
         def tx(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE tasks SET status = ?, output = ?, error_type = ?, error = ?, steps = ?, input_tokens = ?,"
-                " output_tokens = ?, cached_tokens = ?, cost_usd = ?, finished_at = ?, lease_owner = NULL,"
+                " output_tokens = ?, cached_tokens = ?, cost_usd = ?, prompts = ?, finished_at = ?, lease_owner = NULL,"
                 " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND status = 'running'",
                 (
                     task.status,
@@ -137,6 +137,7 @@ class TaskQueue:
                     task.output_tokens,
                     task.cached_tokens,
                     task.cost_usd,
+                    json.dumps(task.prompts),
                     task.finished_at,
                     task.id,
                     owner,
@@ -152,9 +153,18 @@ class TaskQueue:
         def tx(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE tasks SET status = 'waiting', lease_owner = NULL, lease_expires_at = NULL, steps = ?,"
-                " input_tokens = ?, output_tokens = ?, cached_tokens = ?, cost_usd = ?"
+                " input_tokens = ?, output_tokens = ?, cached_tokens = ?, cost_usd = ?, prompts = ?"
                 " WHERE id = ? AND lease_owner = ? AND status = 'running'",
-                (task.steps, task.input_tokens, task.output_tokens, task.cached_tokens, task.cost_usd, task.id, owner),
+                (
+                    task.steps,
+                    task.input_tokens,
+                    task.output_tokens,
+                    task.cached_tokens,
+                    task.cost_usd,
+                    json.dumps(task.prompts),
+                    task.id,
+                    owner,
+                ),
             )
             return cur.rowcount == 1
 

@@ -46,6 +46,8 @@ class TaskRecord:
     lease_expires_at: float | None = None
     available_at: float = 0.0
     cancel_requested: int = 0
+    prompts: list[str] = field(default_factory=list)
+    """The prompt versions the agent ran (``name@vN``), in the order of first use."""
 
     @property
     def latency_ms(self) -> float | None:

@@ -48,8 +48,11 @@ class CallBucket:
     start: float
     calls: int
     errors: int
+    """Calls that failed in the end: every retry and fallback failed too."""
     p95_ms: float
     """95th percentile of call latency (0 with no calls)."""
+    attempt_errors: int = 0
+    """Attempts that failed (each one retried or fallen back from, and those of failed calls)."""
 
 
 @dataclass(frozen=True)
@@ -373,17 +376,21 @@ class Store:
         """
         n = max(1, math.ceil((until - since) / bucket_s))
         latencies: list[list[float]] = [[] for _ in range(n)]
-        errors = [0] * n
+        errors, attempt_errors = [0] * n, [0] * n
         rows = await self._all(
-            "SELECT created_at, status, latency_ms FROM llm_calls WHERE created_at >= ? AND created_at < ?",
+            "SELECT created_at, status, latency_ms, attempts FROM llm_calls WHERE created_at >= ? AND created_at < ?",
             (since, until),
         )
-        for created_at, status, latency_ms in rows:
+        for created_at, status, latency_ms, attempts in rows:
             i = min(n - 1, int((created_at - since) // bucket_s))
             latencies[i].append(latency_ms)
-            if status != "ok":
-                errors[i] += 1
-        return [CallBucket(since + i * bucket_s, len(latencies[i]), errors[i], _p95(latencies[i])) for i in range(n)]
+            ok = status == "ok"
+            errors[i] += not ok
+            attempt_errors[i] += max(0, attempts - ok)  # a success's last attempt is the one that worked
+        return [
+            CallBucket(since + i * bucket_s, len(latencies[i]), errors[i], _p95(latencies[i]), attempt_errors[i])
+            for i in range(n)
+        ]
 
     async def call_totals(self, *, since: float = 0.0) -> CallTotals:
         """LLM calls, errors, attempts, retries, fallbacks and cost since ``since``."""
@@ -412,4 +419,5 @@ def _task(r: aiosqlite.Row) -> TaskRecord:
     d = dict(r)
     d["input"] = json.loads(d["input"])
     d["output"] = json.loads(d["output"]) if d["output"] is not None else None
+    d["prompts"] = json.loads(d.get("prompts") or "[]")
     return TaskRecord(**d)

@@ -168,6 +168,18 @@ actions are hidden.
         key = self.table.cursor_key()
         return self.flags.get(key) if key is not None else None
 
+    def _target(self) -> FlagStatus | None:
+        """The highlighted flag, or None after saying why there is nothing to act on."""
+        f = self.current()
+        if f is None:
+            why = (
+                "no flags are defined: add one under [flags.NAME] in config.toml"
+                if not self.flags
+                else "highlight a flag first (j / k)"
+            )
+            self.app.notify(why, title="no flag to change", severity="warning", markup=False)
+        return f
+
     # -- actions --------------------------------------------------------------------------
 
     def _ask(
@@ -197,7 +209,7 @@ actions are hidden.
         self.app.push_screen(ConfirmScreen(title, changes, verb, act, field=field, danger=danger), done)
 
     def action_toggle_enabled(self) -> None:
-        f = self.current()
+        f = self._target()
         if f is None:
             return
         d = f.definition
@@ -213,7 +225,7 @@ actions are hidden.
         self._ask(f, f"{verb} flag {f.name}", changes, verb, {"enabled": on}, danger=not on)
 
     def action_kill(self) -> None:
-        f = self.current()
+        f = self._target()
         if f is None:
             return
         d = f.definition
@@ -228,7 +240,7 @@ actions are hidden.
         self._ask(f, f"{verb} flag {f.name}", changes, verb, {"killed": kill}, danger=kill)
 
     def action_rollout(self) -> None:
-        f = self.current()
+        f = self._target()
         if f is None:
             return
         d = f.definition

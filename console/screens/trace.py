@@ -44,8 +44,8 @@ class TraceScreen(ConsoleScreen):
 
 The span tree of one task. Highlight a span to see its input, output, model,
 deployment, attempts, retries and fallbacks, latency, tokens (cached apart), cost
-and errors. Model and tool text is shown verbatim (never as markup). A running task
-updates live.
+and errors. In the tree, `2r` is two retries and `1fb` a fallback from one deployment.
+Model and tool text is shown verbatim (never as markup). A running task updates live.
 
 | key | action |
 |---|---|
@@ -118,6 +118,8 @@ updates live.
         head.append(f"\ntrace {t.trace_id}", style="dim")
         if t.finished_at is not None:
             head.append("\n" + task_summary(t).split("\n", 1)[0], style="dim")
+        if t.prompts:
+            head.append("\nprompts " + ", ".join(t.prompts), style="dim")
         if t.error:
             head.append(f"\n{t.error_type}: {t.error}", style="red")
         self.query_one("#trace-summary", Static).update(head)
@@ -131,18 +133,22 @@ updates live.
         for s in self.spans:
             children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
         nodes: dict[str, TreeNode[SpanRecord | None]] = {}
+        widest = 0
 
-        def add(parent: TreeNode[SpanRecord | None], span: SpanRecord) -> None:
+        def add(parent: TreeNode[SpanRecord | None], span: SpanRecord, depth: int) -> None:
+            nonlocal widest
             kids = children.get(span.span_id, [])
             label = span_label(span)
+            widest = max(widest, depth * tree.guide_depth + label.cell_len)
             node = parent.add(label, data=span, expand=True) if kids else parent.add_leaf(label, data=span)
             nodes[span.span_id] = node
             for kid in kids:
-                add(node, kid)
+                add(node, kid, depth + 1)
 
         for top in children.get(None, []):
-            add(tree.root, top)
+            add(tree.root, top, 1)
         tree.root.expand()
+        self._fit_tree(widest)
         target = nodes.get(keep) if keep else None
         if target is None:
             first_llm = next((s for s in self.spans if s.kind == "llm"), None)
@@ -151,6 +157,13 @@ updates live.
             self._show_span(target.data)
             # After the tree has laid out its new lines (clearing resets the cursor to the top).
             self.call_after_refresh(tree.move_cursor, target)
+
+    def _fit_tree(self, widest: int) -> None:
+        """As wide as its longest label (and the scrollbar), between a third and three fifths of the screen."""
+        total = self.size.width or self.app.size.width
+        want = widest + 4
+        tree = self.query_one(SpanTree)
+        tree.styles.width = max(total // 3, min(want, total * 3 // 5))
 
     @on(Tree.NodeHighlighted, "#spans")
     def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:

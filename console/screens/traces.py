@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from agentops.console.format import clock_time, money, ms, plain, right, status_text, tokens
+from agentops.console.format import clock_time, money, ms, plain, prompts_cell, right, status_text, tokens
 from agentops.console.live import LiveBatch
 from agentops.console.screens.base import ConsoleScreen
 from agentops.console.widgets import KeyTable
@@ -25,7 +25,11 @@ MAX_TASKS = 2000
 """Tasks the screen keeps; older ones drop off the end."""
 INITIAL_TASKS = 500
 COLUMNS = ("task", "agent", "user", "status", "steps", "tokens", "cost", "latency", "prompt", "started")
-WIDTHS = (16, 9, 9, 9, 5, 17, 9, 8, 6, 8)
+WIDTHS = (12, 9, 9, 9, 5, 17, 9, 8, 12, 8)
+ID_CHARS = 12
+"""Characters of a task id shown: a unique prefix is enough everywhere an id is typed."""
+FLEX = {"prompt": 1}
+"""The prompt column takes the width a wide terminal has to spare."""
 FIELDS = {"agent", "user", "status", "id", "task", "error"}
 
 
@@ -113,8 +117,7 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
 
     def on_mount(self) -> None:
         table = self.query_one("#tasks", KeyTable)
-        for name, width in zip(COLUMNS, WIDTHS, strict=True):
-            table.add_column(name, width=width, key=name)
+        table.add_fitted_columns(dict(zip(COLUMNS, WIDTHS, strict=True)), FLEX)
         table.focus()
         super().on_mount()
 
@@ -164,7 +167,7 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
         done = t.finished_at is not None
         steps = max(t.steps, self._live_steps.get(t.id, 0))
         return (
-            Text(t.id),
+            Text(t.id[:ID_CHARS]),
             plain(t.agent),
             plain(t.user_id),
             status_text(t.status),
@@ -172,7 +175,7 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
             right(tokens(t.input_tokens, t.output_tokens, t.cached_tokens) if done else "-"),
             right(money(t.cost_usd) if done else "-"),
             right(ms(t.latency_ms) if done else "…"),
-            "-",  # prompt versions arrive with the prompt registry
+            prompts_cell(t.prompts, t.agent) if done or t.prompts else plain("…"),
             clock_time(t.created_at),
         )
 
@@ -234,7 +237,8 @@ Filter: words match anywhere; `status:failed`, `agent:triage`, `user:alice`,
 
     def _sort(self, follow: bool, held: str | None) -> None:
         table = self.table
-        table.sort("task", key=lambda cell: -self._order.get(cell.plain, 0.0))
+        shown = {task_id[:ID_CHARS]: at for task_id, at in self._order.items()}  # the cell shows a prefix
+        table.sort("task", key=lambda cell: -shown.get(cell.plain, 0.0))
         if follow or held is None or held not in self._cells:
             table.move_cursor(row=0)
         else:

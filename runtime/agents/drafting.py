@@ -74,6 +74,8 @@ async def drafting(ctx: Context, brief: Brief) -> dict[str, Any]:
         )
     ).output
     assert draft is not None
+    if not await ctx.flag("polish_drafts", default=True):  # rolled out to a share of users
+        return {"title": draft.title, "outline": outline.points, "text": draft.body}
     polished = await ctx.llm(
         f"Polish this for {brief.audience}, keeping it short:\n\n{draft.body}",
         system="You are a careful copy editor.",

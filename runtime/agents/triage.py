@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from agentops.runtime.context import Context, current_step_key
 from agentops.runtime.registry import agent, tool
 
-__all__ = ["REFUND_APPROVAL_USD", "InvoiceQuery", "KBQuery", "RefundRequest", "Ticket", "Triage", "triage"]
+__all__ = ["REFUND_APPROVAL_USD", "STYLES", "InvoiceQuery", "KBQuery", "RefundRequest", "Ticket", "Triage", "triage"]
 
 HANDLERS = {
     "billing": "You resolve billing questions. Use the invoice data given; be exact about amounts.",
@@ -50,6 +50,13 @@ class RefundRequest(BaseModel):
 
 REFUND_APPROVAL_USD = 100.0
 """Refunds above this wait for an operator's approval."""
+
+STYLES = {
+    "concise": "Answer in at most three sentences.",
+    "friendly": "Answer warmly and plainly, in at most five sentences.",
+    "detailed": "Answer step by step, with every detail the customer needs.",
+}
+"""How replies are written, by the value of the ``reply_style`` flag (multi-variant)."""
 
 
 class KBQuery(BaseModel):
@@ -113,24 +120,32 @@ async def _refund(ctx: Context, ticket: Ticket, invoice: dict[str, Any]) -> str:
     return f"refund {refund['refund_id']} of ${refund['amount_usd']:.2f} issued"
 
 
+async def _handler(ctx: Context, category: str) -> str:
+    """The handler's instructions for a category, in the reply style this user gets."""
+    style = await ctx.flag("reply_style", default="concise")
+    return f"{HANDLERS[category]} {STYLES.get(str(style), STYLES['concise'])}"
+
+
 @agent(tools=["lookup_invoice", "search_kb", "issue_refund"], max_steps=8)
 async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
     """Classify a support ticket and answer it with the handler for its category."""
     verdict = (await ctx.llm("triage.classify", {"text": ticket.text}, output=Triage, name="classify")).output
     assert verdict is not None
-    handler = HANDLERS[verdict.category]
     if verdict.category == "billing":
         invoice = await ctx.tool("lookup_invoice", customer_id=ticket.customer_id)
         action = await _refund(ctx, ticket, invoice) if "refund" in ticket.text.lower() else "none"
+        handler = await _handler(ctx, verdict.category)
         answer = await ctx.llm(
             f"Ticket: {ticket.text}\nInvoice: {invoice}\nAction taken: {action}", system=handler, name="answer billing"
         )
     elif verdict.category == "technical":
         messages: list[dict[str, Any]] = [
-            {"role": "system", "content": handler},
+            {"role": "system", "content": await _handler(ctx, verdict.category)},
             {"role": "user", "content": ticket.text},
         ]
-        first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
+        # A kill switch for the knowledge-base tool: off, the model answers without it.
+        tools = ["search_kb"] if await ctx.flag("kb_search", default=True) else []
+        first = await ctx.llm(messages, tools=tools, name="answer technical")
         if first.tool_calls:
             call = first.tool_calls[0]
             found = await ctx.tool(call.name, **call.arguments)
@@ -151,5 +166,5 @@ async def triage(ctx: Context, ticket: Ticket) -> dict[str, Any]:
             first = await ctx.llm(messages, tools=["search_kb"], name="answer technical")
         answer = first
     else:
-        answer = await ctx.llm(ticket.text, system=handler, name="answer account")
+        answer = await ctx.llm(ticket.text, system=await _handler(ctx, verdict.category), name="answer account")
     return {"category": verdict.category, "urgency": verdict.urgency, "summary": verdict.summary, "reply": answer.text}

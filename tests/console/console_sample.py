@@ -167,6 +167,8 @@ async def write_sample(store: Store) -> None:
         if status != "running":
             task.status, task.steps, task.input_tokens, task.output_tokens = status, steps, tin, tout
             task.cached_tokens, task.cost_usd, task.finished_at = cached, cost, created + lat
+            if agent == "triage":  # the prompt versions the agent ran (the Traces list shows them)
+                task.prompts = ["triage.classify@v1"] + (["router.classify@v2"] if steps > 3 else [])
             if err:
                 task.error_type, task.error = err, "route 'default' failed on every deployment"
             assert await TaskQueue(store).finish(task, "sample")

@@ -307,6 +307,24 @@ async def test_the_flags_screen_lists_what_the_control_returns(rt: Runtime) -> N
             await wait_for(pilot, lambda m=mode: app.current_mode == m, what=f"palette jump to {mode}")
 
 
+async def test_flag_keys_with_no_flag_to_act_on_say_why(make_settings: Any, make_runtime: Any) -> None:
+    rt = await make_runtime(make_settings())  # no [flags]
+    app = ConsoleApp(control_of(rt))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.control is not None, what="connected")
+        await pilot.press("6")
+        screen = app.screen
+        assert isinstance(screen, FlagsScreen)
+        await wait_for(pilot, lambda: screen.loads > 0, what="the flags loaded")
+        for key in ("space", "k", "r"):
+            before = len(app._notifications)
+            await pilot.press(key)
+            await wait_for(pilot, lambda b=before: len(app._notifications) > b, what=f"a notice for {key}")
+            (last,) = list(app._notifications)[-1:]
+            assert last.title == "no flag to change" and "add one under [flags.NAME]" in last.message
+            assert app.screen is screen  # no modal opened
+
+
 async def test_toggle_kill_and_rollout_through_the_modals(rt: Runtime) -> None:
     app = ConsoleApp(control_of(rt))
     async with app.run_test(size=SIZE) as pilot:

@@ -51,6 +51,13 @@ def greeter_registry(effects: list[dict[str, Any]] | None = None) -> Registry:
         await ctx.llm("greet", {"name": who.name}, name="second")
         return {}
 
+    @agent(registry=reg)
+    async def greet_twice_asking(ctx: Context, who: Who) -> dict[str, Any]:
+        await ctx.llm("greet", {"name": who.name}, name="first")
+        await ctx.escalate("greet again?", timeout=None)
+        await ctx.llm("greet", {"name": who.name}, name="second")
+        return {}
+
     return reg
 
 
@@ -132,6 +139,8 @@ async def test_a_rollback_takes_effect_on_the_next_step_of_a_running_task(make_s
         spans = {s.name: s for s in await rt.store.spans_for_task(task.id) if s.kind == "llm"}
         assert spans["first"].attributes["agentops.prompt.version"] == 2
         assert spans["second"].attributes["agentops.prompt.version"] == 1
+        stored = await rt.store.get_task(task.id)
+        assert stored is not None and stored.prompts == task.prompts == ["greet@v2", "greet@v1"]
         audit = [(a.actor, a.action) for a in await control.audit_log()]
         assert ("ana", "prompt.promote") in audit and ("ana", "prompt.rollback") in audit
         with pytest.raises(DecisionError, match="is production already"):
@@ -144,6 +153,31 @@ async def test_a_rollback_takes_effect_on_the_next_step_of_a_running_task(make_s
             await control.prompt_action("greet", "rollback", version=9, actor="ana")
     finally:
         STEP.set()
+        await rt.stop()
+
+
+async def test_a_task_records_the_versions_it_ran_across_a_park_and_a_label_move(make_settings, tmp_path: Path):
+    from runtime_support import wait_status
+
+    prompts = tmp_path / "prompts"
+    write(prompts, "greet", GREET)
+    settings = make_settings(prompts={"dir": str(prompts)}, workers={"poll_s": 0.05})
+    rt = await start(settings, greeter_registry(), workers=True)
+    control = LocalControl.of(rt)
+    try:
+        task, _ = await rt.submit("greet_twice_asking", {"name": "Al"})
+        parked = await wait_status(rt, task.id, "waiting")
+        assert parked.prompts == ["greet@v1"]  # kept while it waits
+        write(prompts, "greet", GREET.replace("Say hello", "Say hi"))
+        await rt.prompts.load()
+        await control.prompt_action("greet", "promote", version=2, actor="ana")
+        (pending,) = await rt.tasks.escalations.find()
+        await rt.tasks.escalations.decide(pending.id, "approve", actor="ana", via="test")
+        done = await wait_status(rt, task.id, "succeeded")
+        # The first step replayed from the journal (v1, as it ran then); the second ran v2.
+        assert done.prompts == ["greet@v1", "greet@v2"]
+        assert (await control.get_task(task.id)).prompts == ["greet@v1", "greet@v2"]
+    finally:
         await rt.stop()
 
 
