@@ -81,6 +81,8 @@ class ProviderError(AgentOpsError):
         deployment: the deployment key (``provider/model@api_base``).
         status: the HTTP status, or None for connection errors and timeouts.
         retry_after: seconds the provider asked us to wait, if it said.
+        raw: the transport's full error text (``str(exc)`` is the short form: status, kind
+            and the provider's message once); shown in a trace's detail view.
     """
 
     def __init__(
@@ -90,11 +92,13 @@ class ProviderError(AgentOpsError):
         deployment: str = "",
         status: int | None = None,
         retry_after: float | None = None,
+        raw: str = "",
     ) -> None:
         super().__init__(f"HTTP {status}: {message}" if status is not None else message)
         self.deployment = deployment
         self.status = status
         self.retry_after = retry_after
+        self.raw = raw
 
     @property
     def kind(self) -> str:

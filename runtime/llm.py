@@ -374,7 +374,7 @@ class LLMClient:
                 raise DeadlineExceededError(str(exc), progress.errors) from None
             except ProviderError as exc:
                 progress.errors.append(exc)
-        reasons = "; ".join(f"{getattr(e, 'deployment', '?')}: {e}" for e in progress.errors) or "no deployment fits"
+        reasons = _reasons(progress.errors) or "no deployment fits"
         raise LLMCallError(f"route {route.name!r} failed on every deployment: {reasons}", progress.errors)
 
     async def _attempts(
@@ -431,7 +431,10 @@ class LLMClient:
                 if limits is not None:
                     limits.done(handles, None)
                 self._settle_breaker(breaker, exc, probe)
-                self._tracer.end(attempt, "error", str(exc), attrs={"http.response.status_code": exc.status})
+                attrs: dict[str, Any] = {"http.response.status_code": exc.status}
+                if exc.raw and exc.raw != str(exc):
+                    attrs["agentops.error.raw"] = exc.raw[:2000]
+                self._tracer.end(attempt, "error", str(exc), attrs=attrs)
                 if not self.retry.should_retry(exc, retries):
                     raise
                 wait = self.retry.delay(exc, retries)
@@ -458,7 +461,7 @@ class LLMClient:
         if isinstance(exc, PermanentProviderError) and exc.status not in _COUNTS_AGAINST_DEPLOYMENT:
             breaker.release(probe)  # the request's fault (400, 422, too long), not the deployment's
         else:
-            breaker.record_failure(exc.kind + ": " + str(exc)[:120], probe)
+            breaker.record_failure(str(exc)[:160], probe)  # "HTTP 503: ServiceUnavailableError: ..."
 
     async def _record_success(
         self,
@@ -777,3 +780,12 @@ def _clip(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             m2["content"] = _clip_text(m2["content"])
         out.append(m2)
     return out
+
+
+def _reasons(errors: list[AgentOpsError]) -> str:
+    """Why each deployment failed, deployments that failed alike named together:
+    ``primary, fallback: HTTP 503: ServiceUnavailableError: overloaded``."""
+    alike: dict[str, list[str]] = {}
+    for e in errors:
+        alike.setdefault(str(e), []).append(getattr(e, "deployment", "") or "?")
+    return "; ".join(f"{', '.join(dict.fromkeys(deps))}: {why}" for why, deps in alike.items())

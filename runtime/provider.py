@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -177,9 +178,10 @@ def map_error(exc: BaseException, deployment: str) -> ProviderError:
     """Map a litellm (or transport) exception onto the runtime's error hierarchy."""
     litellm = _litellm
     name = type(exc).__name__
-    message = f"{name}: {_short(str(exc))}"
+    raw = str(exc)
+    message = f"{name}: {provider_message(raw)}"
     if litellm is not None and isinstance(exc, litellm.ContextWindowExceededError):
-        return ContextWindowError(message, deployment=deployment, status=400)
+        return ContextWindowError(message, deployment=deployment, status=400, raw=raw)
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     if litellm is not None and isinstance(exc, litellm.Timeout):
@@ -187,8 +189,30 @@ def map_error(exc: BaseException, deployment: str) -> ProviderError:
     if litellm is not None and isinstance(exc, (litellm.APIConnectionError, litellm.Timeout)) and status == 500:
         status = None  # litellm reports connection problems as 500; there was no response
     if status is not None and not is_transient_status(status):
-        return PermanentProviderError(message, deployment=deployment, status=status)
-    return TransientProviderError(message, deployment=deployment, status=status, retry_after=_retry_after(exc))
+        return PermanentProviderError(message, deployment=deployment, status=status, raw=raw)
+    return TransientProviderError(message, deployment=deployment, status=status, retry_after=_retry_after(exc), raw=raw)
+
+
+_PREFIX = re.compile(r"^(?:litellm\.)?[A-Za-z]+(?:Error|Exception)(?::|\s+-)\s*")
+
+
+def provider_message(text: str) -> str:
+    """The provider's own words in a litellm error text, once: litellm repeats the class name
+    (``litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - ...``) and
+    may carry the provider's JSON error body, whose ``error.message`` is what it said."""
+    text = " ".join(text.split())
+    while (m := _PREFIX.match(text)) is not None and m.end() < len(text):
+        text = text[m.end() :]
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        said = error.get("message") if isinstance(error, dict) else error
+        if isinstance(said, str) and said.strip():
+            text = " ".join(said.split())
+    return _short(text)
 
 
 def _retry_after(exc: BaseException) -> float | None:

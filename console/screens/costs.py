@@ -33,6 +33,14 @@ RATE_WINDOW_S = 300.0
 """Spend over this window, scaled to an hour, is the rate of spend."""
 MINUTES = 30
 DIMENSIONS = (("agent", "by agent"), ("model", "by model"), ("user", "by user"))
+SPARKS = {
+    "calls": ("calls/min", "{:.0f}"),
+    "attempt-errors": ("attempt errors/min", "{:.0f}"),
+    "errors": ("failed after fallback/min", "{:.0f}"),
+    "p95": ("P95 ms", "{:,.0f}"),
+}
+"""The per-minute sparklines: a title and how a figure is shown. Attempt errors are every
+failed attempt (retried, or fallen back from); a call fails only when its whole route did."""
 COST_COLUMNS = (("calls", 6), ("hits", 5), ("cost", 10), ("saved", 10))
 BUDGET_COLUMNS = (
     ("scope", 10),
@@ -86,8 +94,11 @@ entries held.
 
 Spend since local midnight from the cost ledger, grouped by agent, model and user:
 calls, cache hits among them, cost and savings. The rate of spend is the last five
-minutes, scaled to an hour. The sparklines show LLM calls, failed calls and P95 call
-latency per minute over the last 30 minutes. Refreshes every two seconds while shown.
+minutes, scaled to an hour. The sparklines show per minute over the last 30 minutes:
+LLM calls; *attempt errors*, every attempt a provider failed (a 503 that was retried
+or fell back counts here); calls *failed after fallback*, those whose every retry and
+deployment failed (what agents saw); and P95 call latency. Refreshes every two seconds
+while shown.
 
 | key | action |
 |---|---|
@@ -124,7 +135,7 @@ with your name and `via console`. With `--read-only` the action is hidden.
             yield KeyTable(id=f"by-{DIMENSIONS[2][0]}", classes="cost-table")
             yield Static(Text(""), id="cache")
         with Horizontal(id="sparks"):
-            for name in ("calls", "errors", "p95"):
+            for name in SPARKS:
                 with Vertical(classes="spark"):
                     yield Static(Text(name), id=f"{name}-label", classes="spark-label")
                     yield Sparkline([], id=f"{name}-spark", summary_function=max)
@@ -189,15 +200,17 @@ with your name and `via console`. With `--read-only` the action is hidden.
             parts.append(" · read-only")
         self.query_one("#costs-info", Static).update(Text.assemble(*parts))
         series = {
-            "calls": ([float(b.calls) for b in buckets], "calls/min", "{:.0f}"),
-            "errors": ([float(b.errors) for b in buckets], "errors/min", "{:.0f}"),
-            "p95": ([b.p95_ms for b in buckets], "P95 ms", "{:,.0f}"),
+            "calls": [float(b.calls) for b in buckets],
+            "attempt-errors": [float(b.attempt_errors) for b in buckets],
+            "errors": [float(b.errors) for b in buckets],
+            "p95": [b.p95_ms for b in buckets],
         }
-        for name, (data, title, fmt) in series.items():
+        for name, data in series.items():
+            title, fmt = SPARKS[name]
             self.query_one(f"#{name}-spark", Sparkline).data = data
             last, peak = (data[-1], max(data)) if data else (0.0, 0.0)
             self.query_one(f"#{name}-label", Static).update(
-                Text.assemble((title, "bold"), f"  now {fmt.format(last)} · peak {fmt.format(peak)}")
+                Text.assemble((title, "bold"), f"\nnow {fmt.format(last)} · peak {fmt.format(peak)}")
             )
         self._show_budgets(budgets)
         self._show_cache(cache)

@@ -33,6 +33,8 @@ CLOCK_S = 1.0
 MAX_ESCALATIONS = 500
 COLUMNS = ("escalation", "age", "deadline", "agent", "task", "reason", "proposed")
 WIDTHS = (12, 6, 10, 8, 16, 28, 24)
+FLEX = {"reason": 3, "proposed": 2}
+"""Columns that take the width a wide terminal has to spare, in these proportions."""
 DECISION_ACTIONS = frozenset({"approve", "deny", "edit"})
 DECISION_BINDINGS: list[BindingType] = [
     Binding("a", "approve", "Approve", id="escalation.approve"),
@@ -85,8 +87,7 @@ login) and `via console`. With `--read-only` the actions are hidden.
 
     def on_mount(self) -> None:
         table = self.table
-        for name, width in zip(COLUMNS, WIDTHS, strict=True):
-            table.add_column(name, width=width, key=name)
+        table.add_fitted_columns(dict(zip(COLUMNS, WIDTHS, strict=True)), FLEX)
         table.focus()
         self.set_interval(CLOCK_S, self._redraw_times, name="escalations-clock")
         super().on_mount()

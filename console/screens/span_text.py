@@ -27,7 +27,8 @@ def _duration(s: SpanRecord) -> str:
 
 
 def span_label(s: SpanRecord) -> Text:
-    """``✓ classify · primary · 512 ms · $0.000123`` for the tree."""
+    """``✓ classify · primary · 512 ms · $0.000123 · 2r · 1fb`` for the tree (``2r``: two
+    retries, ``1fb``: fell back from one deployment)."""
     a = s.attributes
     mark, style = _MARK.get(s.status, ("?", ""))
     label = Text.assemble((mark + " ", style), (s.name, "bold" if s.kind in ("llm", "tool") else ""))
@@ -36,9 +37,9 @@ def span_label(s: SpanRecord) -> Text:
         bits.insert(0, str(a.get("agentops.deployment", "")))
         bits.append(money(a.get("agentops.cost_usd") or 0.0))
         if a.get("agentops.retries"):
-            bits.append(f"{a['agentops.retries']} retries")
+            bits.append(f"{a['agentops.retries']}r")  # retries (the detail pane spells them out)
         if a.get("agentops.fallbacks"):
-            bits.append(f"fell back {a['agentops.fallbacks']}x")
+            bits.append(f"{a['agentops.fallbacks']}fb")  # deployments fallen back from
     elif s.kind == "attempt" and s.status == "error":
         code = a.get("http.response.status_code")
         bits.append(f"HTTP {code}" if code else "failed")

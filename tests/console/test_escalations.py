@@ -166,6 +166,26 @@ async def test_queue_detail_and_approval_with_a_comment(triage_rt: Runtime) -> N
         assert not decide.is_attached
 
 
+@pytest.mark.parametrize("width", [120, 160, 200])
+async def test_reason_and_arguments_take_the_width_a_wide_terminal_has(triage_rt: Runtime, width: int) -> None:
+    app = ConsoleApp(control_of(triage_rt))
+    async with app.run_test(size=(width, 36)) as pilot:
+        screen = await queue_with_one(pilot, triage_rt, "triage", REFUND_TICKET)
+        (e,) = screen.escalations.values()
+        proposed = "issue_refund " + json.dumps(e.proposed)
+        await pilot.pause(0.2)
+        columns = {str(c.key.value): c for c in screen.table.columns.values()}
+        padding = 2 * screen.table.cell_padding * len(columns)
+        used = sum(c.width for c in columns.values()) + padding
+        assert used <= width  # no horizontal scrolling
+        if width >= 160:  # room to spare: the reason is whole, the arguments get the rest
+            assert columns["reason"].width >= len(e.reason)
+        if width >= 200:
+            assert columns["proposed"].width >= len(proposed)
+        if width == 120:  # the least widths, as before
+            assert (columns["reason"].width, columns["proposed"].width) == (28, 24)
+
+
 async def test_deny_needs_a_reason_and_the_reason_reaches_the_agent(refunds_rt: Runtime) -> None:
     rt = refunds_rt
     app = ConsoleApp(control_of(rt))

@@ -40,6 +40,53 @@ async def test_the_whole_chain_down_is_one_error_naming_every_deployment(make_se
     assert await rt.store.ledger_rows() == []  # nothing billed
 
 
+async def test_a_provider_error_reads_once_and_keeps_the_full_text_for_the_detail(make_settings, make_runtime):
+    rt = await make_runtime(make_settings(retry={"max_retries": 0}, circuit={"consecutive_failures": 100}))
+    rt.simulator.start_outage("*", 30)
+    with pytest.raises(LLMCallError) as info:
+        await rt.client.call(MSG, route="default", scope=scope(task_id="t-err"))
+    message = str(info.value)
+    # Deployments that failed alike are named together; the provider's words appear once.
+    assert message == (
+        "route 'default' failed on every deployment: primary, fallback, emergency: HTTP 503: "
+        "ServiceUnavailableError: The engine is currently overloaded, please try again later."
+    ), message
+    assert rt.breakers["primary"].last_error.startswith("HTTP 503: ServiceUnavailableError: The engine")
+    await rt.store.writer.flush()
+    attempts = [s for s in await rt.store.spans_for_task("t-err") if s.kind == "attempt"]
+    assert attempts and all(a.error == attempts[0].error for a in attempts)
+    assert "litellm.ServiceUnavailableError" in attempts[0].attributes["agentops.error.raw"]  # the detail view
+
+
+async def test_per_minute_figures_count_failed_attempts_apart_from_failed_calls(make_settings, make_runtime):
+    import time
+
+    rt = await make_runtime(make_settings(retry={"max_retries": 0}, circuit={"consecutive_failures": 100}))
+    since = time.time() - 1
+    rt.simulator.start_outage("gpt-4o-mini", 30)
+    for _ in range(3):  # primary fails once each time, the fallback answers: no call failed
+        assert (await rt.client.call(MSG, route="default", scope=scope())).deployment == "fallback"
+    rt.simulator.start_outage("*", 30)
+    with pytest.raises(LLMCallError):  # three failed attempts, one failed call
+        await rt.client.call(MSG, route="default", scope=scope())
+    await rt.store.writer.flush()
+    (bucket,) = await rt.store.call_buckets(since=since, until=time.time() + 1, bucket_s=3600)
+    assert (bucket.calls, bucket.errors, bucket.attempt_errors) == (4, 1, 6)
+
+
+def test_provider_messages_lose_litellms_repeated_prefixes_and_json_bodies():
+    from agentops.runtime.provider import provider_message
+
+    assert (
+        provider_message("litellm.RateLimitError: RateLimitError: OpenAIException - slow down, please")
+        == "slow down, please"
+    )
+    body = 'litellm.BadRequestError: OpenAIException - {"error": {"message": "bad \'tools\'", "type": "x"}}'
+    assert provider_message(body) == "bad 'tools'"
+    assert provider_message("Connection refused") == "Connection refused"
+    assert provider_message("APIConnectionError") == "APIConnectionError"  # nothing else to keep
+
+
 async def test_context_window_error_moves_to_a_larger_window(make_settings, make_runtime):
     # primary (gpt-4o-mini) has 128k in litellm's map, fallback/emergency (gpt-4.1-*) about 1M.
     settings = make_settings(
