@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import Notify, SeverityLevel
 from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets._toast import ToastRack  # the pinned Textual's toast container (no public name)
 
 from agentops.console.commands import ConsoleCommands
 from agentops.console.format import day_start
@@ -46,6 +49,9 @@ __all__ = ["ConnectError", "ConsoleApp"]
 
 Connect = Callable[[], Awaitable["Control"]]
 MAX_NOTICES_PER_TICK = 3
+MAX_TOASTS = 4
+"""Toasts shown at once: a new one beyond these dismisses the oldest."""
+MAX_HELD = 20
 
 
 class ConnectError(Exception):
@@ -116,6 +122,9 @@ class ConsoleApp(App[int]):
         self.first_paint_at: float | None = None
         """``time.perf_counter()`` of the first frame (for bench/console.py)."""
         self._views: list[ConsoleScreen] = []
+        self._held: list[dict[str, Any]] = []
+        """Background notices that arrived while a modal was open (shown when it closes)."""
+        self._held_dropped = 0
 
     # -- start ----------------------------------------------------------------------------
 
@@ -161,6 +170,62 @@ class ConsoleApp(App[int]):
             self._views.remove(view)
         self.feed.detach(view)
 
+    # -- notices --------------------------------------------------------------------------
+
+    def alert(self, message: str, *, title: str, severity: SeverityLevel = "warning", timeout: float = 5) -> None:
+        """A background event's notice (never markup). While a modal is open it waits, so that
+        toasts never cover the dialog the operator is answering."""
+        notice = {"message": message, "title": title, "severity": severity, "timeout": timeout}
+        if isinstance(self.screen, ModalScreen):
+            if len(self._held) < MAX_HELD:
+                self._held.append(notice)
+            else:
+                self._held_dropped += 1
+            return
+        self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def hold_toasts(self) -> None:
+        """A modal is open: take the toasts off it; they come back when it closes."""
+        if not isinstance(self.screen, ModalScreen) or not len(self._notifications):
+            return
+        for n in self._notifications:
+            if len(self._held) < MAX_HELD:
+                self._held.append({"message": n.message, "title": n.title, "severity": n.severity, "timeout": 5})
+        self.clear_notifications()
+        # The screens under the modal show through it, their toasts too: empty their racks as well.
+        for screen in self.screen_stack[:-1]:
+            for rack in screen.query(ToastRack):
+                rack.show(self._notifications)
+
+    def release_held_notices(self) -> None:
+        """Show what was held back while a modal was open: a few as they came, more as one summary."""
+        if isinstance(self.screen, ModalScreen) or not self._held:
+            return
+        held, dropped = self._held, self._held_dropped
+        self._held, self._held_dropped = [], 0
+        if len(held) + dropped <= 2:
+            for n in held:
+                self.notify(n["message"], title=n["title"], severity=n["severity"], timeout=n["timeout"], markup=False)
+            return
+        titles = list(dict.fromkeys(n["title"] for n in held))
+        severity: SeverityLevel = "warning" if any(n["severity"] != "information" for n in held) else "information"
+        self.notify(
+            "\n".join(titles[:5]) + (f"\n... and {len(titles) - 5} more" if len(titles) > 5 else ""),
+            title=f"{len(held) + dropped} notices while the dialog was open",
+            severity=severity,
+            timeout=10,
+            markup=False,
+        )
+
+    def _on_notify(self, event: Notify) -> None:
+        super()._on_notify(event)
+        # At most MAX_TOASTS on screen: the oldest go first (the pinned Textual's notification store).
+        extra = list(self._notifications)[:-MAX_TOASTS]
+        for n in extra:
+            self._unnotify(n, refresh=False)
+        if extra:
+            self._refresh_notifications()
+
     # -- live -----------------------------------------------------------------------------
 
     def _tick(self) -> None:
@@ -168,12 +233,10 @@ class ConsoleApp(App[int]):
         # New escalations are alerts: raised on any screen, paused or not.
         opened = self.feed.take_opened()
         for e in opened[-MAX_NOTICES_PER_TICK:]:
-            self.notify(
+            self.alert(
                 f"{e.get('agent', '?')}: {str(e.get('reason', ''))[:160]}",
                 title="Escalation waiting (4: Escalations)",
-                severity="warning",
                 timeout=10,
-                markup=False,
             )
         if batch is not None:
             self._notice(batch)
@@ -184,24 +247,20 @@ class ConsoleApp(App[int]):
         for t in batch.transitions[-MAX_NOTICES_PER_TICK:]:
             to, reason = t["to_state"], t["reason"].split(" (last:", 1)[0][:120]
             if to == "open":
-                self.notify(reason, title=f"circuit {t['deployment']} opened", severity="warning", markup=False)
+                self.alert(reason, title=f"circuit {t['deployment']} opened")
             elif to == "closed":
-                self.notify(reason, title=f"circuit {t['deployment']} closed", markup=False)
+                self.alert(reason, title=f"circuit {t['deployment']} closed", severity="information")
         rolled_back = [c for c in batch.prompt_changes if c.get("change") == "canary.rolled_back"]
         for c in rolled_back[-MAX_NOTICES_PER_TICK:]:
-            self.notify(
+            self.alert(
                 str(c.get("reason", ""))[:200],
                 title=f"canary of {c.get('prompt')} v{c.get('version')} rolled back (5: Prompts)",
-                severity="warning",
-                markup=False,
             )
         for a in batch.prompt_alerts[-MAX_NOTICES_PER_TICK:]:
-            self.notify(
+            self.alert(
                 str(a.get("reason", ""))[:200],
                 title=f"shadow of {a.get('prompt')} v{a.get('version')} regressed (5: Prompts)",
-                severity="warning",
                 timeout=10,
-                markup=False,
             )
         if batch.ready or batch.transitions or batch.escalations:
             self._poll_status()

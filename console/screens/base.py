@@ -94,6 +94,9 @@ class ConsoleScreen(Screen[None]):
             self.poll()
 
     def on_screen_resume(self) -> None:
+        app: Any = self.app
+        if hasattr(app, "release_held_notices"):
+            app.release_held_notices()  # background notices held back while a modal was open
         if self.POLL_S is not None:
             self.poll()
 

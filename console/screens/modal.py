@@ -35,6 +35,11 @@ class ActionModal(ModalScreen[T]):
         self.busy = False
         """A change is being made (a second confirm is ignored until it ends)."""
 
+    def on_screen_resume(self) -> None:
+        hold = getattr(self.app, "hold_toasts", None)
+        if hold is not None:
+            hold()  # toasts already up leave the dialog's way; they come back when it closes
+
     @property
     def error(self) -> str:
         """The refusal shown, if any."""

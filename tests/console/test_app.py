@@ -144,8 +144,44 @@ async def test_circuit_transition_appears_on_circuits_screen(make_settings, make
         rt.simulator.start_outage("gpt-4o-mini", 30)
         await run_tasks(rt, TICKETS[:2])  # primary fails, traffic falls back
         await wait_for(pilot, lambda: screen.states.get("primary") == "open", timeout=5, what="open on screen")
-        assert any(h[1] == "primary" and h[3] == "open" for h in screen.history)
+        # The state comes from a poll, the history from the live event: either may land first.
+        await wait_for(
+            pilot,
+            lambda: any(h[1] == "primary" and h[3] == "open" for h in screen.history),
+            timeout=5,
+            what="the transition in the history",
+        )
         assert app.runtime_status is not None
+
+
+async def test_toasts_are_capped_and_kept_off_an_open_modal(rt):
+    from rich.text import Text
+
+    from agentops.console.app import MAX_TOASTS
+    from agentops.console.screens import ConfirmScreen
+
+    async def act(control, actor, value):
+        return None
+
+    app = ConsoleApp(control_of(rt))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.control is not None, what="connected")
+        for n in range(MAX_TOASTS + 3):
+            app.alert(f"event {n}", title=f"circuit d{n} opened")
+        await pilot.pause(0.2)
+        assert [t.message for t in app._notifications] == [f"event {n}" for n in range(3, MAX_TOASTS + 3)]
+        app.push_screen(ConfirmScreen("Change something", Text("what changes"), "Change", act))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the modal")
+        await wait_for(pilot, lambda: not len(app._notifications), what="toasts off the modal")
+        for n in range(3):
+            app.alert(f"later {n}", title="Escalation waiting (4: Escalations)")
+        await pilot.pause(0.2)
+        assert not len(app._notifications)  # held while the operator answers the dialog
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(app._notifications) == 1, what="the held notices, summed up")
+        (summary,) = app._notifications
+        assert summary.title == f"{MAX_TOASTS + 3} notices while the dialog was open"
+        assert "Escalation waiting (4: Escalations)" in summary.message and "circuit d3 opened" in summary.message
 
 
 async def test_read_only_flag_is_shown_and_refuses_write_actions(rt):
