@@ -82,7 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--rate", type=float, default=2.0, help="tasks submitted per second (default 2)")
     d.add_argument("--workers", type=int, default=16, help="tasks run at once (default 16)")
     d.add_argument("--headless", action="store_true", help="no console: print a summary line every few seconds")
-    d.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    d.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds of traffic (counted once providers are loaded)",
+    )
     d.add_argument("--read-only", action="store_true", help="hide every action that changes the runtime")
     arguments.add_parsers(sub)
     return p

@@ -205,6 +205,9 @@ class ApiSettings(_Section):
     """Serve HTTPS with this certificate (PEM); or put a TLS-terminating reverse proxy in front."""
     tls_keyfile: Path | None = None
     """The certificate's private key (PEM; a path, never the key itself)."""
+    metrics_public: bool = False
+    """Serve ``/metrics`` without a token (for a Prometheus on a private network). Off: a
+    scraper sends a viewer's bearer token, like any client."""
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiSettings:
@@ -398,23 +401,43 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     elif named or "AGENTOPS_CONFIG" in os.environ:
         raise ConfigError(f"{path}: config file not found")
+    in_file = dict(data)
     data.update(overrides)
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_describe(path if path.exists() else None, exc)) from None
+        raise ConfigError(_describe(path if path.exists() else None, exc, in_file)) from None
 
 
-def _describe(path: Path | None, exc: ValidationError) -> str:
+def _describe(path: Path | None, exc: ValidationError, in_file: dict[str, Any] | None = None) -> str:
     where = str(path) if path else "configuration"
     lines = [f"{where}: invalid configuration ({exc.error_count()} problem(s))"]
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        env = "AGENTOPS_" + "__".join(str(p) for p in err["loc"]).upper()
         msg = err["msg"].removeprefix("Value error, ")
         got = ""
         if err["type"] != "missing" and not isinstance(err["input"], dict):
             shown = repr(err["input"])
             got = f" (got {shown[:60] + '...' if len(shown) > 60 else shown})"
-        lines.append(f"  {key}: {msg}{got}  [set in {where} or {env}]")
+        lines.append(f"  {key}: {msg}{got}  [{_origin(err['loc'], where, in_file or {})}]")
     return "\n".join(lines)
+
+
+def _origin(loc: tuple[int | str, ...], where: str, in_file: dict[str, Any]) -> str:
+    """Where a bad key was set: an environment variable (the key's own, or its section's as
+    JSON), the file, or either."""
+    env = "AGENTOPS_" + "__".join(str(p) for p in loc).upper()
+    names = {k.upper(): k for k in os.environ}
+    for n in range(len(loc), 0, -1):
+        var = "AGENTOPS_" + "__".join(str(p) for p in loc[:n]).upper()
+        if var in names:
+            return f"from the environment: {names[var]}"
+    node: Any = in_file
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    else:
+        if loc and where != "configuration":
+            return f"in {where}; {env} would override it"
+    return f"set in {where} or {env}"

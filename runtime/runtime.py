@@ -68,7 +68,7 @@ class CircuitStatus:
 LIVE_KEYS = frozenset(
     {"retry", "circuit", "gate", "log", "runtime.max_steps", "runtime.tool_timeout_s", "workers.poll_s"}
     | {"prompts.evaluate_every_s"}
-    | {"api.rate_per_min", "api.rate_burst", "api.drain_grace_s"}
+    | {"api.rate_per_min", "api.rate_burst", "api.drain_grace_s", "api.metrics_public"}
     | {"budgets", "rate_limits", "cache.max_temperature", "cache.ttl_s", "cache.threshold"}
 )
 """Configuration a running runtime takes on at a reload (a whole section, or one key)."""

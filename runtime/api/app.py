@@ -314,8 +314,10 @@ def create_app(state: ApiState) -> FastAPI:
         return JSONResponse({"ready": ok, **checks}, 200 if ok else 503)
 
     @app.get("/metrics", tags=["probes"], response_class=Response)
-    async def metrics(_who: Viewer) -> Response:
-        """Prometheus text format."""
+    async def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+        """Prometheus text format: a viewer's bearer token, or none with ``api.metrics_public``."""
+        if not state.settings.metrics_public:
+            await _principal("viewer")(request, authorization)
         return Response(await state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # -- reads ----------------------------------------------------------------------------

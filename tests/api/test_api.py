@@ -259,6 +259,15 @@ async def test_metrics_count_calls_tasks_and_queue(serve_with):
     assert "agentops_ready 1.0" in text and "_created" not in text
 
 
+async def test_metrics_public_serves_metrics_without_a_token_and_nothing_else(serve_with):
+    s = await serve_with(api={"port": 0, "drain_grace_s": 5, "metrics_public": True})
+    async with s.client() as anon:
+        scraped = await anon.get("/metrics")
+        assert scraped.status_code == 200 and "agentops_ready" in scraped.text
+        assert (await anon.get("/v1/tasks")).status_code == 401
+        assert (await anon.get("/v1/status")).status_code == 401
+
+
 async def test_refuses_a_public_address_without_tokens(make_settings, monkeypatch):
     monkeypatch.delenv("AGENTOPS_TOKENS", raising=False)
     with pytest.raises(ConfigError, match="not a loopback address: refusing to serve without tokens"):

@@ -128,3 +128,33 @@ async def test_outage_opens_half_opens_and_closes_through_the_simulator(make_set
     await rt.store.writer.flush()
     stored = await rt.store.circuit_events()
     assert [e.to_state for e in reversed(stored)] == ["open", "half_open", "closed"]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "opens"),
+    [([400], False), ([422], False), ([400, 422], False), ([401], True), ([403], True), ([404], True)],
+)
+async def test_which_permanent_errors_count_against_a_deployment(make_settings, make_runtime, statuses, opens):
+    """400 and 422 are the request's fault: never retried, never counted, so no run of them opens the
+    breaker. 401, 403 and 404 say the deployment is broken (key, permissions, model or URL): never
+    retried either, but counted, so a run of them opens it (3 in a row in the test settings)."""
+    from agentops.runtime import LLMCallError, PermanentProviderError
+
+    rt = await make_runtime(
+        make_settings(
+            circuit={"cooldown_s": 60},
+            routes={"default": {"chain": ["primary"]}},
+            models={"gpt-4o-mini": {"latency_ms": 0, "fail_statuses": statuses}},
+        )
+    )
+    msg = [{"role": "user", "content": "hello"}]
+    for _ in range(20):
+        with pytest.raises((PermanentProviderError, LLMCallError)):  # the latter: open, nothing sent
+            await rt.client.call(msg, route="default", scope=CallScope(new_trace_id()))
+    sent = rt.simulator.stats.model("gpt-4o-mini").requests
+    if opens:
+        assert rt.breakers["primary"].state is CircuitState.OPEN
+        assert sent == 3  # counted until the breaker opened; then refused without a request
+    else:
+        assert rt.breakers["primary"].state is CircuitState.CLOSED
+        assert sent == 20  # each call sent once: a permanent error is never retried

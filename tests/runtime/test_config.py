@@ -40,6 +40,22 @@ def test_a_wrong_type_names_the_file_key_and_reason(tmp_path):
     assert "AGENTOPS_RETRY__MAX_RETRIES" in message
 
 
+def test_a_typo_in_an_environment_variable_names_that_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTOPS_RETRY__MAX_RETRYS", "3")
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, "[retry]\nmax_retries = 4\n"))
+    message = str(info.value)
+    assert "retry.max_retrys: Extra inputs are not permitted" in message
+    assert "[from the environment: AGENTOPS_RETRY__MAX_RETRYS]" in message
+
+
+def test_a_bad_value_in_the_file_says_it_came_from_the_file(tmp_path):
+    path = write(tmp_path, "[circuit]\ncooldown_s = -1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert f"[in {path}; AGENTOPS_CIRCUIT__COOLDOWN_S would override it]" in str(info.value)
+
+
 def test_a_typo_is_an_error_not_ignored(tmp_path):
     with pytest.raises(ConfigError, match=r"circuit\.cooldown: Extra inputs are not permitted"):
         load_settings(write(tmp_path, "[circuit]\ncooldown = 3\n"))
