@@ -175,22 +175,27 @@ class ConsoleApp(App[int]):
     def alert(self, message: str, *, title: str, severity: SeverityLevel = "warning", timeout: float = 5) -> None:
         """A background event's notice (never markup). While a modal is open it waits, so that
         toasts never cover the dialog the operator is answering."""
-        notice = {"message": message, "title": title, "severity": severity, "timeout": timeout}
+        notice = {"message": message, "title": title, "severity": severity, "timeout": timeout, "markup": False}
         if isinstance(self.screen, ModalScreen):
-            if len(self._held) < MAX_HELD:
-                self._held.append(notice)
-            else:
-                self._held_dropped += 1
+            self._hold(notice)
             return
         self.notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _hold(self, notice: dict[str, Any]) -> None:
+        if len(self._held) < MAX_HELD:
+            self._held.append(notice)
+        else:
+            self._held_dropped += 1
 
     def hold_toasts(self) -> None:
         """A modal is open: take the toasts off it; they come back when it closes."""
         if not isinstance(self.screen, ModalScreen) or not len(self._notifications):
             return
         for n in self._notifications:
-            if len(self._held) < MAX_HELD:
-                self._held.append({"message": n.message, "title": n.title, "severity": n.severity, "timeout": 5})
+            left = max(1.0, n.time_left)
+            self._hold(
+                {"message": n.message, "title": n.title, "severity": n.severity, "timeout": left, "markup": n.markup}
+            )
         self.clear_notifications()
         # The screens under the modal show through it, their toasts too: empty their racks as well.
         for screen in self.screen_stack[:-1]:
@@ -205,10 +210,13 @@ class ConsoleApp(App[int]):
         self._held, self._held_dropped = [], 0
         if len(held) + dropped <= 2:
             for n in held:
-                self.notify(n["message"], title=n["title"], severity=n["severity"], timeout=n["timeout"], markup=False)
+                self.notify(**n)
             return
         titles = list(dict.fromkeys(n["title"] for n in held))
-        severity: SeverityLevel = "warning" if any(n["severity"] != "information" for n in held) else "information"
+        severities = {n["severity"] for n in held}
+        severity: SeverityLevel = (
+            "error" if "error" in severities else "warning" if "warning" in severities else "information"
+        )
         self.notify(
             "\n".join(titles[:5]) + (f"\n... and {len(titles) - 5} more" if len(titles) > 5 else ""),
             title=f"{len(held) + dropped} notices while the dialog was open",

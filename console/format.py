@@ -112,7 +112,7 @@ class Fitted:
         return max((Text(f).cell_len for f in self.forms), default=0)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(min(Text(self.forms[-1]).cell_len, 1), self.cell_len)
+        return Measurement(1, self.cell_len)  # the last form, cut with an ellipsis, fits anything
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         fits = next((f for f in self.forms if Text(f).cell_len <= options.max_width), self.forms[-1])

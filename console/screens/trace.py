@@ -62,6 +62,7 @@ Model and tool text is shown verbatim (never as markup). A running task updates 
         self.record: TaskRecord | None = None
         self.spans: list[SpanRecord] = []
         self._selected: str | None = None
+        self._widest = 0
 
     def compose_body(self) -> ComposeResult:
         yield Static(Text(f"task {self.task_id} · loading"), id="trace-summary", classes="info")
@@ -158,12 +159,18 @@ Model and tool text is shown verbatim (never as markup). A running task updates 
             # After the tree has laid out its new lines (clearing resets the cursor to the top).
             self.call_after_refresh(tree.move_cursor, target)
 
-    def _fit_tree(self, widest: int) -> None:
+    def _fit_tree(self, widest: int | None = None) -> None:
         """As wide as its longest label (and the scrollbar), between a third and three fifths of the screen."""
+        if widest is not None:
+            self._widest = widest
+        if not self._widest:
+            return
         total = self.size.width or self.app.size.width
-        want = widest + 4
         tree = self.query_one(SpanTree)
-        tree.styles.width = max(total // 3, min(want, total * 3 // 5))
+        tree.styles.width = max(total // 3, min(self._widest + 4, total * 3 // 5))
+
+    def on_resize(self) -> None:
+        self._fit_tree()
 
     @on(Tree.NodeHighlighted, "#spans")
     def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
