@@ -7,7 +7,7 @@
 ``<repo>/../shared/data`` or ``$AGENTOPS_SHARED_DATA``, never copied into the repo). Each
 pair is one cache decision: side ``a`` is the cached entry, side ``b`` the new query,
 both embedded with wordllama (256 dims). A pair *hits* when the cosine reaches the
-threshold and, for "verified", :func:`~agentops.runtime.semantic.disagreement` finds
+threshold and, for "verified", :func:`~agentops.runtime.calls.cache.semantic.disagreement` finds
 nothing that changes the question. False hits = share of non-duplicate pairs that hit
 (a wrong answer served); recall = share of duplicate pairs that hit. Printed: the
 figures at ``DEFAULT_THRESHOLD`` by source, a threshold sweep of plain threshold vs
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from agentops.runtime.semantic import DEFAULT_THRESHOLD, SemanticIndex, WordLlamaEmbedder, disagreement
+from agentops.runtime.calls.cache.semantic import DEFAULT_THRESHOLD, SemanticIndex, WordLlamaEmbedder, disagreement
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("qqp", "mrpc", "gptcache_mock")

@@ -6,7 +6,7 @@ timed), the same N calls at concurrency 1 and at concurrency 32 through:
 - ``a  httpx``   raw ``httpx.AsyncClient.post`` to ``/v1/chat/completions``;
 - ``b  litellm`` bare ``litellm.acompletion`` with litellm's default settings;
 - ``c  router``  ``litellm.Router``: two deployments, ``num_retries=5``, a fallback;
-- ``b' tuned``   ``agentops.runtime.provider.complete``: the very litellm call agentops
+- ``b' tuned``   ``agentops.runtime.calls.provider.complete``: the very litellm call agentops
   makes, with agentops' litellm settings, and none of agentops' own layers
   (for information: it separates what the settings save from what the layers cost);
 - ``d  agentops`` ``LLMClient.call`` of a started :class:`~agentops.runtime.Runtime`:
@@ -185,7 +185,7 @@ async def _setup_router(base: str, opts: Options) -> PathSetup:
 
 
 async def _setup_tuned(base: str, opts: Options) -> PathSetup:
-    from agentops.runtime.provider import Deployment, complete, load_litellm_async
+    from agentops.runtime.calls.provider import Deployment, complete, load_litellm_async
 
     await load_litellm_async()
     dep = Deployment("primary", "openai/" + MODEL, base + "/v1", "sim", 30.0)

@@ -195,8 +195,8 @@ async def _demo_headless(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from agentops.runtime.api.server import serve
     from agentops.runtime.config import default_config_path
+    from agentops.runtime.control.api.server import serve
 
     if args.port is not None and not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: not a port number (0-65535)")

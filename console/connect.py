@@ -25,7 +25,7 @@ async def open_control(args: argparse.Namespace, settings: Settings) -> AsyncIte
     """The control a command uses (closed afterwards)."""
     url = getattr(args, "connect", None)
     if url:
-        from agentops.runtime.remote import RemoteControl, resolve_token
+        from agentops.runtime.control.remote import RemoteControl, resolve_token
 
         remote = await RemoteControl.connect(url, resolve_token(url, settings.store.path))
         try:

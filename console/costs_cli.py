@@ -17,7 +17,7 @@ from agentops.console import render
 from agentops.console.arguments import UsageError
 from agentops.console.connect import open_control
 from agentops.runtime import BudgetStatus, Settings
-from agentops.runtime.operations import current_actor
+from agentops.runtime.control.operations import current_actor
 
 __all__ = ["HANDLERS", "budgets_table"]
 

@@ -68,7 +68,7 @@ async def run_remote_tui(url: str, config: Path | None, *, read_only: bool = Fal
     async def connect() -> Control:
         nonlocal control
         rt_mod = await _import_runtime()
-        remote = await asyncio.to_thread(importlib.import_module, "agentops.runtime.remote")
+        remote = await asyncio.to_thread(importlib.import_module, "agentops.runtime.control.remote")
         try:
             try:
                 store_path = rt_mod.load_settings(config).store.path  # only to find a local token

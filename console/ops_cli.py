@@ -22,7 +22,7 @@ from agentops.console import render
 from agentops.console.arguments import json_arg
 from agentops.console.connect import open_control
 from agentops.runtime import Runtime, Settings
-from agentops.runtime.operations import current_actor
+from agentops.runtime.control.operations import current_actor
 from agentops.store import EscalationRecord
 
 __all__ = ["HANDLERS"]

@@ -261,16 +261,13 @@ def prompt_lines(content: dict[str, Any]) -> list[str]:
 
 
 def model_lines(model: dict[str, Any]) -> list[str]:
-    """A version's model config: its route's chain, or a router's rules and the chain of each
-    route it can pick. Reads the shape stores kept before routers had their own keys too
-    (``chain`` holding ``{"router": ..., "routes": ...}``)."""
-    router, routes = model.get("router"), model.get("routes")
+    """A version's model config: its route's chain, or (``chain`` holding ``{"router", "routes"}``)
+    a router's rules and the chain of each route it can pick."""
     chain = model.get("chain")
-    if isinstance(chain, dict):  # the earlier shape of a router's config
-        router, routes = chain.get("router"), chain.get("routes")
+    router = chain.get("router") if isinstance(chain, dict) else None
     if not isinstance(router, dict):
-        lines = [f"model: route {model.get('route')}"]
-        return lines + _chain_lines(chain if isinstance(chain, list) else [], "    ")
+        return [f"model: route {model.get('route')}", *_chain_lines(chain if isinstance(chain, list) else [], "    ")]
+    assert isinstance(chain, dict)
     lines = [f"model: router {model.get('route')} (default route {router.get('default')})"]
     for n, rule in enumerate(router.get("rules") or [], 1):
         when = ", ".join(f"{k}={v}" for k, v in rule.items() if k not in ("route", "labels") and v not in (None, {}))
@@ -278,7 +275,7 @@ def model_lines(model: dict[str, Any]) -> list[str]:
         lines.append(f"    rule {n}: {when or 'always'} -> {to}")
     if router.get("classifier_route"):
         lines.append(f"    classifier route: {router['classifier_route']}")
-    for name, members in sorted((routes or {}).items()):
+    for name, members in sorted((chain.get("routes") or {}).items()):
         lines.append(f"    route {name}:")
         lines += _chain_lines(members if isinstance(members, list) else [], "        ")
     return lines

@@ -4,10 +4,14 @@ The public surface: settings, the runtime, registration decorators, the context
 agents receive, the error hierarchy, the event bus and the simulator.
 """
 
-from agentops.runtime.circuit import CircuitBreaker, CircuitState, Transition
+from agentops.runtime.calls.circuit import CircuitBreaker, CircuitState, Transition
+from agentops.runtime.calls.client import CallScope, LLMClient, LLMResponse, Route
+from agentops.runtime.calls.pricing import Price, PriceBook, Usage
+from agentops.runtime.calls.provider import Deployment, ToolCall
+from agentops.runtime.calls.retry import RetryPolicy
 from agentops.runtime.config import Settings, load_settings
-from agentops.runtime.context import Context, LLMResult, current_step_key
-from agentops.runtime.control import BudgetStatus, Control, LocalControl, RuntimeStatus, start_of_today
+from agentops.runtime.control.local import BudgetStatus, Control, LocalControl, RuntimeStatus, start_of_today
+from agentops.runtime.engine import CircuitStatus, Runtime
 from agentops.runtime.errors import (
     AgentOpsError,
     CircuitOpenError,
@@ -32,15 +36,11 @@ from agentops.runtime.errors import (
     UnknownAgentError,
     ValidationGateError,
 )
-from agentops.runtime.escalation import Decision
 from agentops.runtime.events import Event, EventBus, Subscription
-from agentops.runtime.llm import CallScope, LLMClient, LLMResponse, Route
-from agentops.runtime.pool import PoolStats, WorkerPool
-from agentops.runtime.pricing import Price, PriceBook, Usage
-from agentops.runtime.provider import Deployment, ToolCall
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
-from agentops.runtime.retry import RetryPolicy
-from agentops.runtime.runtime import CircuitStatus, Runtime
+from agentops.runtime.tasks.context import Context, LLMResult, current_step_key
+from agentops.runtime.tasks.escalation import Decision
+from agentops.runtime.tasks.pool import PoolStats, WorkerPool
 from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
 
 __all__ = [

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from agentops.runtime.config import Settings
-from agentops.runtime.control import LocalControl
+from agentops.runtime.control.local import LocalControl
+from agentops.runtime.engine import Runtime
 from agentops.runtime.logs import get_logger
-from agentops.runtime.runtime import Runtime
 from agentops.runtime.simulator import ModelBehaviour
 
 __all__ = ["DEMO_STORE", "Demo", "FaultSchedule", "demo_settings", "run_headless"]
@@ -218,6 +218,14 @@ class Demo:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.runtime.stop(grace_s=2.0)
 
+    @property
+    def failure(self) -> BaseException | None:
+        """Why the demo could not start (providers never loaded), once that is known."""
+        begin = next((t for t in self._tasks if t.get_name() == "agentops-demo"), None)
+        if begin is None or not begin.done() or begin.cancelled():
+            return None
+        return begin.exception()
+
     async def _begin(self) -> None:
         await self.runtime.wait_ready()
         self.started_at = time.time()
@@ -304,6 +312,9 @@ async def run_headless(
             await asyncio.sleep(max(0.0, wait))
             if end is not None and time.time() >= end - 1e-3:
                 break
+            if demo.failure is not None:
+                emit(f"the demo could not start: {type(demo.failure).__name__}: {demo.failure}")
+                return
             emit(await demo.summary())
     finally:
         with contextlib.suppress(Exception):

@@ -25,7 +25,7 @@ from agentops.console.widgets import KeyTable
 
 if TYPE_CHECKING:
     from agentops.runtime import BudgetStatus, Control, CostRow
-    from agentops.runtime.control import CacheTotals
+    from agentops.runtime.control.local import CacheTotals
 
 __all__ = ["CostsScreen"]
 

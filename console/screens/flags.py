@@ -24,7 +24,7 @@ from agentops.console.widgets import KeyTable
 
 if TYPE_CHECKING:
     from agentops.runtime import Control
-    from agentops.runtime.flags import FlagStatus
+    from agentops.runtime.rollouts.flags import FlagStatus
 
 __all__ = ["FLAG_ACTIONS", "FlagsScreen", "parse_rollout"]
 

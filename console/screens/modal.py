@@ -82,6 +82,6 @@ class ActionModal(ModalScreen[T]):
     @staticmethod
     def actor() -> str:
         """The operator's name for the audit log."""
-        from agentops.runtime.operations import current_actor
+        from agentops.runtime.control.operations import current_actor
 
         return current_actor()

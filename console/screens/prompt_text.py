@@ -16,8 +16,8 @@ from rich.text import Text
 from agentops.console.render import prompt_lines
 
 if TYPE_CHECKING:
-    from agentops.runtime.flags import FlagStatus
-    from agentops.runtime.prompts import PromptSummary, PromptVersionInfo
+    from agentops.runtime.rollouts import PromptSummary, PromptVersionInfo
+    from agentops.runtime.rollouts.flags import FlagStatus
 
 __all__ = [
     "LABEL_STYLES",

@@ -27,7 +27,7 @@ from agentops.console.widgets import KeyTable
 
 if TYPE_CHECKING:
     from agentops.runtime import Control
-    from agentops.runtime.prompts import PromptSummary, PromptVersionInfo
+    from agentops.runtime.rollouts import PromptSummary, PromptVersionInfo
 
 __all__ = ["PROMPT_ACTIONS", "PromptsScreen"]
 

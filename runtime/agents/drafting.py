@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agentops.runtime.context import Context
+from agentops.runtime import Context
 from agentops.runtime.registry import agent
 
 __all__ = ["Brief", "Draft", "Outline", "drafting"]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentops.runtime.context import Context, current_step_key
+from agentops.runtime import Context, current_step_key
 from agentops.runtime.registry import agent, tool
 
 __all__ = ["REFUND_APPROVAL_USD", "STYLES", "InvoiceQuery", "KBQuery", "RefundRequest", "Ticket", "Triage", "triage"]
@@ -52,11 +52,13 @@ REFUND_APPROVAL_USD = 100.0
 """Refunds above this wait for an operator's approval."""
 
 STYLES = {
+    "standard": "",
     "concise": "Answer in at most three sentences.",
     "friendly": "Answer warmly and plainly, in at most five sentences.",
     "detailed": "Answer step by step, with every detail the customer needs.",
 }
-"""How replies are written, by the value of the ``reply_style`` flag (multi-variant)."""
+"""How replies are written, by the value of the ``reply_style`` flag (multi-variant); ``standard``
+(where the flag is not configured, or serves a value not listed here) adds nothing."""
 
 
 class KBQuery(BaseModel):
@@ -122,8 +124,8 @@ async def _refund(ctx: Context, ticket: Ticket, invoice: dict[str, Any]) -> str:
 
 async def _handler(ctx: Context, category: str) -> str:
     """The handler's instructions for a category, in the reply style this user gets."""
-    style = await ctx.flag("reply_style", default="concise")
-    return f"{HANDLERS[category]} {STYLES.get(str(style), STYLES['concise'])}"
+    style = STYLES.get(str(await ctx.flag("reply_style", default="standard")), "")
+    return f"{HANDLERS[category]} {style}".strip()
 
 
 @agent(tools=["lookup_invoice", "search_kb", "issue_refund"], max_steps=8)

@@ -29,8 +29,8 @@ from agentops.runtime import (
     Runtime,
     Settings,
 )
-from agentops.runtime.api.server import serve
-from agentops.runtime.remote import RemoteControl
+from agentops.runtime.control.api.server import serve
+from agentops.runtime.control.remote import RemoteControl
 from agentops.runtime.tracing import new_trace_id
 
 ADMIN, OPERATOR, VIEWER = "admin-secret-0123456789", "operator-secret-0123456789", "viewer-secret-0123456789"

@@ -66,7 +66,7 @@ def test_held_batches_are_bounded():
 
 def test_importing_the_runtime_loads_no_ui_library():
     code = (
-        "import sys, agentops.runtime, agentops.runtime.demo, agentops.runtime.pool;"
+        "import sys, agentops.runtime, agentops.runtime.demo, agentops.runtime.tasks.pool;"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'));"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from agentops.console.app import ConsoleApp
 from agentops.console.screens import CircuitsScreen, CostsScreen, EscalationsScreen, TracesScreen
-from agentops.runtime.remote import RemoteControl
+from agentops.runtime.control.remote import RemoteControl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from console_support import ConsoleTestApp, wait_for
 
 from agentops.console.screens import CircuitsScreen, CostsScreen, TraceScreen, TracesScreen
 from agentops.runtime import Runtime
-from agentops.runtime.budgets import Budgets
+from agentops.runtime.calls.budgets import Budgets
 from agentops.store import LedgerRecord, LLMCallRecord, Store
 from agentops.store.costs import CacheEntryRecord, CostStore
 

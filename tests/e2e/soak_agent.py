@@ -14,7 +14,7 @@ import sqlite3
 from pydantic import BaseModel
 
 from agentops.runtime import Context, agent, tool
-from agentops.runtime.context import current_step_key
+from agentops.runtime.tasks.context import current_step_key
 
 
 class Order(BaseModel):

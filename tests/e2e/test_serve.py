@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentops.runtime.remote import RemoteControl
+from agentops.runtime.control.remote import RemoteControl
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from agentops.runtime import LocalControl, Runtime
 from agentops.runtime.demo import Demo, FaultSchedule, demo_settings
@@ -98,24 +99,49 @@ async def test_the_demos_agents_read_its_flags_and_a_kill_switch_changes_what_th
         assert set(flags) == {"reply_style", "polish_drafts", "kb_search"}
         assert all(sum(f.per_minute.values()) > 0 for f in flags.values()), flags
         assert len(flags["reply_style"].per_minute) >= 2  # several variants served
-        await control.set_flag("kb_search", {"killed": True}, actor="test", via="test")
         sim = demo.runtime.simulator
-        assert sim is not None  # the classifier (on the cheap route) says "technical" from now on
+        assert sim is not None  # the classifier (the cheap route's first model) says "technical" from now on
         verdict = '{"category": "technical", "urgency": "normal", "summary": "export broken"}'
-        for model in ("gpt-4.1-nano", "gpt-4.1-mini"):
-            sim.set_behaviour(model, sim.config.behaviour(model).model_copy(update={"replies": [verdict]}))
-        task, _ = await demo.runtime.submit("triage", {"text": "The export button does nothing when I click it."})
-        for _ in range(300):
-            done = await control.get_task(task.id)
-            if done is not None and done.finished_at is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert done is not None and done.status == "succeeded", done
-        spans = await control.task_spans(task.id)
+        sim.set_behaviour(
+            "gpt-4.1-nano", sim.config.behaviour("gpt-4.1-nano").model_copy(update={"replies": [verdict]})
+        )
+
+        async def technical_ticket(text: str) -> tuple[Any, list[Any]]:
+            assert len(text) > 50  # past the router's short-ticket rule: answered on the default route
+            task, _ = await demo.runtime.submit("triage", {"text": text})
+            for _ in range(300):
+                done = await control.get_task(task.id)
+                if done is not None and done.finished_at is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert done is not None and done.status == "succeeded", done
+            assert done.output["category"] == "technical"
+            return done, await control.task_spans(task.id)
+
+        _, spans = await technical_ticket("The export button does nothing when I click it, in every browser.")
         (root,) = [s for s in spans if s.kind == "task"]
-        assert done.output["category"] == "technical"
+        assert root.attributes["agentops.flag.kb_search"]["value"] is True
+        assert any(s.kind == "tool" and s.name == "tool search_kb" for s in spans)  # offered, and called
+        assert "agentops.flag.reply_style" in root.attributes
+        await control.set_flag("kb_search", {"killed": True}, actor="test", via="test")
+        _, spans = await technical_ticket("Sync has been stuck at ninety-nine percent since early this morning.")
+        (root,) = [s for s in spans if s.kind == "task"]
         assert root.attributes["agentops.flag.kb_search"] == {"value": False, "reason": "kill"}
         assert not any(s.kind == "tool" for s in spans)  # the knowledge-base tool was not offered
-        assert "agentops.flag.reply_style" in root.attributes
     finally:
         await demo.stop()
+
+
+async def test_a_headless_demo_that_cannot_start_says_why_and_ends(tmp_path: Path):
+    from agentops.runtime.demo import run_headless
+    from agentops.runtime.errors import ConfigError
+
+    demo = Demo(seed=1, store_path=tmp_path / "demo.db")
+
+    async def never_ready() -> None:
+        raise ConfigError("providers did not load")
+
+    demo.runtime.wait_ready = never_ready  # type: ignore[method-assign]
+    lines: list[str] = []
+    await asyncio.wait_for(run_headless(demo, duration_s=1.0, every_s=0.1, emit=lines.append), 30)
+    assert "the demo could not start: ConfigError: providers did not load" in lines

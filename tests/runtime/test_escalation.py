@@ -11,9 +11,9 @@ from runtime_support import start as start_runtime
 from runtime_support import wait_status
 
 from agentops.runtime import Context, Registry, Runtime, agent, tool
-from agentops.runtime.context import current_step_key
 from agentops.runtime.errors import DecisionError, ToolDeniedError
-from agentops.runtime.escalation import validate_edit
+from agentops.runtime.tasks.context import current_step_key
+from agentops.runtime.tasks.escalation import validate_edit
 from agentops.store import AlreadyDecidedError, EscalationStore, Store
 
 

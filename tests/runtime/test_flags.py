@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from agentops.runtime import Context, LocalControl, Registry, Runtime, agent
 from agentops.runtime.config import FlagSettings
 from agentops.runtime.errors import DecisionError, NotFoundError
-from agentops.runtime.flags import Flags
+from agentops.runtime.rollouts.flags import Flags
 
 
 class Empty(BaseModel):
@@ -109,3 +109,56 @@ async def test_a_flip_is_audited_survives_a_restart_and_shows_in_the_next_traces
         assert (await third.run("flagged", {}, user_id="u1")).output == {"new_flow": False}
     finally:
         await third.stop()
+
+
+def asking_registry() -> Registry:
+    reg = Registry()
+
+    @agent(registry=reg)
+    async def flag_then_ask(ctx: Context, _: Empty) -> dict[str, Any]:
+        flow = await ctx.flag("new_flow")
+        decision = await ctx.escalate("go on?")
+        return {"new_flow": flow, "approved": decision.approved}
+
+    return reg
+
+
+async def test_a_flag_read_is_journaled_beside_the_steps_and_replays_its_first_value(make_settings):
+    from runtime_support import start, wait_status
+
+    settings = make_settings(flags={"new_flow": {"rollout": 0}}, workers={"poll_s": 0.05})
+    rt = await start(settings, asking_registry(), workers=True)
+    try:
+        task, _ = await rt.submit("flag_then_ask", {}, user_id="u1")
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await rt.tasks.escalations.find()
+        assert pending.seq == 1  # the flag read took no step number
+        await LocalControl.of(rt).set_flag("new_flow", {"rollout": 100}, actor="ana")
+        await rt.tasks.escalations.decide(pending.id, "approve", actor="ana", via="test")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == {"new_flow": False, "approved": True}  # the value its first run saw
+    finally:
+        await rt.stop()
+
+
+async def test_a_journal_that_numbered_flag_reads_as_steps_still_replays(make_settings):
+    from runtime_support import start, wait_status
+
+    settings = make_settings(flags={"new_flow": {"rollout": 0}}, workers={"poll_s": 0.05})
+    queued = await start(settings, asking_registry())  # no workers: the task waits in the queue
+    try:
+        task, _ = await queued.submit("flag_then_ask", {}, user_id="u1")
+        # As an earlier agentops journaled it: the flag read as step 1.
+        await queued.tasks.journal.record(task.id, 1, "flag", "new_flow", "done", {"value": True, "reason": "rule 1"})
+    finally:
+        await queued.stop()
+    rt = await start(settings, asking_registry(), workers=True)
+    try:
+        await wait_status(rt, task.id, "waiting")
+        (pending,) = await rt.tasks.escalations.find()
+        assert pending.seq == 2  # numbered after the journaled flag step, as that version did
+        await rt.tasks.escalations.decide(pending.id, "approve", actor="ana", via="test")
+        done = await wait_status(rt, task.id, "succeeded")
+        assert done.output == {"new_flow": True, "approved": True}
+    finally:
+        await rt.stop()

@@ -75,7 +75,7 @@ async def test_per_minute_figures_count_failed_attempts_apart_from_failed_calls(
 
 
 def test_provider_messages_lose_litellms_repeated_prefixes_and_json_bodies():
-    from agentops.runtime.provider import provider_message
+    from agentops.runtime.calls.provider import provider_message
 
     assert (
         provider_message("litellm.RateLimitError: RateLimitError: OpenAIException - slow down, please")

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from agentops.runtime import CallScope
+from agentops.runtime.calls.ratelimit import SlidingWindow, TokenBucket
 from agentops.runtime.errors import RateLimitedError
-from agentops.runtime.ratelimit import SlidingWindow, TokenBucket
 from agentops.runtime.tracing import new_trace_id
 
 MSG = [{"role": "user", "content": "Where is my parcel?"}]

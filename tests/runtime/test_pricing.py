@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentops.runtime import CallScope, Price, PriceBook, Usage
-from agentops.runtime.provider import load_litellm
+from agentops.runtime.calls.provider import load_litellm
 from agentops.runtime.tracing import new_trace_id
 
 SYSTEM = {"role": "system", "content": "You are a meticulous assistant. " * 40}
@@ -65,8 +65,8 @@ async def test_cached_token_pricing_with_overrides_matches_hand_figures(make_set
 
 
 def test_prompt_caching_markers_go_only_to_providers_that_need_them():
-    from agentops.runtime.llm import with_cache_markers
-    from agentops.runtime.provider import Deployment
+    from agentops.runtime.calls.client import with_cache_markers
+    from agentops.runtime.calls.provider import Deployment
 
     params = {"temperature": 0}
     claude = Deployment("claude", "anthropic/claude-3-5-haiku-20241022", None, None, 30.0)

@@ -14,7 +14,7 @@ from runtime_support import start
 
 from agentops.runtime import Context, LocalControl, Registry, Runtime, agent, tool
 from agentops.runtime.errors import ConfigError, DecisionError
-from agentops.runtime.prompts import bucket
+from agentops.runtime.rollouts.prompts import bucket
 
 GREET = """
 description = "Greet someone"
@@ -304,3 +304,34 @@ async def test_a_named_label_picks_a_version_for_a_step(make_settings, tmp_path:
         assert rt.prompts.label("greet", "beta") is None
     finally:
         await rt.stop()
+
+
+async def test_a_prompt_on_a_router_is_versioned_by_the_routers_rules_and_routes(make_settings, tmp_path: Path):
+    prompts = tmp_path / "prompts"
+    write(prompts, "greet", GREET)
+    routes = {"default": {"chain": ["primary"]}, "cheap": {"chain": ["emergency"]}}
+
+    def settings(max_chars: int) -> Any:
+        router = {"default": "default", "rules": [{"max_chars": max_chars, "route": "cheap"}]}
+        return make_settings(
+            prompts={"dir": str(prompts)}, routes=routes, routers={"auto": router}, runtime={"default_route": "auto"}
+        )
+
+    rt = await start(settings(50), greeter_registry())
+    try:
+        v1 = rt.prompts.version("greet", rt.prompts.label("greet", "production"))
+        model = v1.content["model"]
+        assert model["route"] == "auto" and model["chain"]["router"]["rules"][0]["max_chars"] == 50
+        assert [d["deployment"] for d in model["chain"]["routes"]["cheap"]] == ["emergency"]
+    finally:
+        await rt.stop()
+    again = await start(settings(50), greeter_registry())  # the same rules: the same version
+    try:
+        assert again.prompts.versions_of("greet") == [1]
+    finally:
+        await again.stop()
+    changed = await start(settings(80), greeter_registry())  # a rule changed: a new version
+    try:
+        assert changed.prompts.versions_of("greet") == [2, 1]
+    finally:
+        await changed.stop()

@@ -11,9 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from agentops.runtime import Context, Registry, Runtime, agent
+from agentops.runtime.calls.router import ModelRouter
 from agentops.runtime.config import Settings
-from agentops.runtime.costconfig import RouterSettings
-from agentops.runtime.router import ModelRouter
+from agentops.runtime.config.costs import RouterSettings
 
 RULES = {
     "auto": RouterSettings(

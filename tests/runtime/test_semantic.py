@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentops.runtime.errors import ConfigError
-from agentops.runtime.neighbours import GRAPH_FROM
-from agentops.runtime.semantic import (
+from agentops.runtime.calls.cache.neighbours import GRAPH_FROM
+from agentops.runtime.calls.cache.semantic import (
     DEFAULT_THRESHOLD,
     LiteLLMEmbedder,
     Rejection,
@@ -30,6 +29,7 @@ from agentops.runtime.semantic import (
     vector_from_bytes,
     vector_to_bytes,
 )
+from agentops.runtime.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "support-answer@3|gpt-4o-mini|tenant:acme"
@@ -224,7 +224,7 @@ def test_make_embedder_reads_the_config_string() -> None:
 
 def test_importing_the_module_loads_no_model_and_no_vector_library() -> None:
     code = (
-        "import sys, agentops.runtime.semantic; "
+        "import sys, agentops.runtime.calls.cache.semantic; "
         "print(sorted(m for m in ('numpy', 'wordllama', 'usearch', 'litellm') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)

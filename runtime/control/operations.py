@@ -1,0 +1,170 @@
+"""Operator actions on the durable queue and escalations, with or without a live runtime.
+
+These work against the store directly, so the CLI can submit, cancel and decide from
+another process while a runtime runs its workers elsewhere on the same machine (the
+runtime notices within ``workers.poll_s``). When the runtime is in this process, it
+is also told at once. Every action lands in the audit log: who, when, what, from where.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any
+
+from agentops.runtime.engine import Runtime
+from agentops.runtime.errors import ConflictError, DecisionError, NotFoundError
+from agentops.runtime.registry import Registry
+from agentops.runtime.tasks.escalation import (
+    DECISIONS,
+    Decision,
+    is_budget_escalation,
+    validate_budget_edit,
+    validate_edit,
+)
+from agentops.runtime.tasks.runner import TaskRunner
+from agentops.runtime.tracing import new_trace_id
+from agentops.store import (
+    AlreadyDecidedError,
+    AuditRecord,
+    EscalationRecord,
+    EscalationStore,
+    NoSuchEscalationError,
+    Store,
+    TaskQueue,
+    TaskRecord,
+)
+
+__all__ = ["Operations", "current_actor"]
+
+
+def current_actor() -> str:
+    """The operator's name for the audit log: ``$AGENTOPS_ACTOR``, else the login name."""
+    name = os.environ.get("AGENTOPS_ACTOR")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Operations:
+    """Queue and escalation actions over a store (and the live runtime, if any)."""
+
+    def __init__(self, store: Store, registry: Registry, runtime: Runtime | None = None, max_attempts: int = 3) -> None:
+        self.store = store
+        self.registry = registry
+        self.runtime = runtime
+        self.queue = TaskQueue(store)
+        self.escalations = EscalationStore(store)
+        self.max_attempts = max_attempts
+
+    async def submit(
+        self,
+        agent: str,
+        input: Any,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+        actor: str,
+        via: str,
+    ) -> tuple[TaskRecord, bool]:
+        """Queue a task (input validated first); the same idempotency key twice returns the first task."""
+        if self.runtime is not None:
+            task, created = await self.runtime.submit(
+                agent, input, user_id=user_id, session_id=session_id, priority=priority, idempotency_key=idempotency_key
+            )
+        else:
+            TaskRunner.validate_input(self.registry, agent, input)
+            task, created = await self.queue.submit(
+                agent,
+                input,
+                trace_id=new_trace_id(),
+                user_id=user_id,
+                session_id=session_id,
+                priority=priority,
+                idempotency_key=idempotency_key,
+                max_attempts=self.max_attempts,
+            )
+        if created:
+            await self.escalations.record_action(
+                actor, via, "task.submit", task.id, {"agent": agent, "idempotency_key": idempotency_key}
+            )
+        return task, created
+
+    async def cancel(self, task_id: str, *, actor: str, via: str) -> str:
+        """Cancel a task (by id or unique prefix): at once if queued or waiting, else at its next step.
+
+        Raises:
+            DecisionError: no such task.
+        """
+        task = await self.store.get_task(task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id!r} (or the prefix is not unique)")
+        outcome = await self.queue.cancel(task.id, actor=actor, via=via)
+        if outcome == "cancelling" and self.runtime is not None and self.runtime.pool is not None:
+            self.runtime.pool.cancel(task.id)
+        if self.runtime is not None:
+            self.runtime.bus.publish("task.cancel", task_id=task.id, outcome=outcome, actor=actor)
+        return outcome
+
+    async def list_escalations(self, status: str | None = "pending", limit: int = 200) -> list[EscalationRecord]:
+        """Escalations: pending ones oldest first, or all newest first (``status=None``)."""
+        return await self.escalations.find(status=status, limit=limit)
+
+    async def get_escalation(self, escalation_id: str) -> EscalationRecord:
+        """One escalation by id or unique prefix.
+
+        Raises:
+            DecisionError: no such escalation.
+        """
+        try:
+            return await self.escalations.get(escalation_id)
+        except NoSuchEscalationError as exc:
+            raise NotFoundError(str(exc)) from None
+
+    async def decide(
+        self, escalation_id: str, action: str, *, actor: str, via: str, args: Any = None, comment: str | None = None
+    ) -> EscalationRecord:
+        """Approve, deny (``comment`` is the reason the agent receives) or edit an escalation, once.
+
+        Raises:
+            DecisionError: unknown escalation, unknown action, already decided, or edited
+                arguments that fail the tool's schema.
+        """
+        if action not in DECISIONS:
+            raise DecisionError(f"unknown decision {action!r}; use one of {', '.join(DECISIONS)}")
+        current = await self.get_escalation(escalation_id)
+        if action == "edit" and is_budget_escalation(current):
+            args = validate_budget_edit(args)
+        elif action == "edit":
+            tool = self.registry.tools.get(current.tool) if current.tool else None
+            if current.tool and tool is None:
+                raise DecisionError(f"tool {current.tool!r} is not registered here; cannot validate the edit")
+            args = validate_edit(tool, args)
+        elif args is not None:
+            raise DecisionError("arguments go with an edit only")
+        if action == "deny" and not comment:
+            raise DecisionError("a denial needs a reason (the agent receives it)")
+        try:
+            decided = await self.escalations.decide(
+                current.id, action, actor=actor, via=via, args=args, comment=comment
+            )
+        except AlreadyDecidedError as exc:
+            raise ConflictError(str(exc)) from None
+        if self.runtime is not None:
+            self.runtime.bus.publish(
+                "escalation.decided",
+                escalation_id=decided.id,
+                task_id=decided.task_id,
+                **Decision.of(decided).to_json(),
+            )
+            self.runtime.tasks.submitted.set()
+        return decided
+
+    async def audit_log(self, limit: int = 200) -> list[AuditRecord]:
+        """Recent operator actions, newest first."""
+        return await self.escalations.audit_log(limit=limit)
