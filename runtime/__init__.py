@@ -25,6 +25,7 @@ from agentops.runtime.errors import (
     NotFoundError,
     PermanentProviderError,
     ProviderError,
+    QuorumError,
     RemoteError,
     TaskInputError,
     ToolArgumentsError,
@@ -38,6 +39,7 @@ from agentops.runtime.errors import (
 )
 from agentops.runtime.events import Event, EventBus, Subscription
 from agentops.runtime.registry import AgentSpec, Registry, ToolSpec, agent, default_registry, tool
+from agentops.runtime.tasks import Critique, Refined, Subtask, SubtaskResult, Vote
 from agentops.runtime.tasks.context import Context, LLMResult, current_step_key
 from agentops.runtime.tasks.escalation import Decision
 from agentops.runtime.tasks.pool import PoolStats, WorkerPool
@@ -60,6 +62,7 @@ __all__ = [
     "ContextWindowError",
     "Control",
     "CostRow",
+    "Critique",
     "DeadlineExceededError",
     "Decision",
     "DecisionError",
@@ -79,6 +82,8 @@ __all__ = [
     "Price",
     "PriceBook",
     "ProviderError",
+    "QuorumError",
+    "Refined",
     "Registry",
     "RemoteError",
     "RetryPolicy",
@@ -88,6 +93,8 @@ __all__ = [
     "Settings",
     "SpanRecord",
     "Subscription",
+    "Subtask",
+    "SubtaskResult",
     "TaskInputError",
     "TaskRecord",
     "ToolArgumentsError",
@@ -102,6 +109,7 @@ __all__ = [
     "UnknownAgentError",
     "Usage",
     "ValidationGateError",
+    "Vote",
     "WorkerPool",
     "agent",
     "current_step_key",

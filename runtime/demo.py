@@ -10,7 +10,10 @@ triage agent escalates those above $100 to an operator, so the Escalations scree
 decisions waiting. Cost control is on: a model router (``auto``) sends the triage
 classifier and short tickets to a cheap route and the rest to the strong one, the
 classifier's repeated tickets are answered from the cache, and each user has a daily
-budget that downgrades them to the cheap route when it runs out. Three feature flags the sample
+budget that downgrades them to the cheap route when it runs out. The traffic runs every
+sample agent, so each production pattern is on screen: routing (triage), chaining (drafting),
+parallelization (review), evaluator-optimizer (polishing) and orchestrator-workers (briefing,
+whose sections are drafting sub-tasks in the briefing's trace). Three feature flags the sample
 agents read are live on the Flags screen: ``reply_style`` (multi-variant), ``polish_drafts`` (a 50 %
 rollout) and ``kb_search`` (a kill switch for the knowledge-base tool). The schedule and the traffic
 are seeded, so ``--seed`` reproduces the same sequence of tasks and faults.
@@ -57,6 +60,12 @@ TICKETS = (
     "Please refund the duplicate charge on my last invoice.",
     "Two-factor codes never arrive by SMS.",
     "The dashboard takes a minute to load on a fast connection.",
+)
+REPLIES = (
+    "Sorry about that! We have refunded the duplicate charge; it shows within five days.",
+    "Please clear your browser cache and try the export again; it works in Firefox 120.",
+    "We have sent a new reset link to your address; it is valid for one hour.",
+    "Your plan price changed on the first of the month, as announced in March.",
 )
 BRIEFS = (
     ("the new dark mode", "customers"),
@@ -236,14 +245,22 @@ class Demo:
         ]
 
     def next_submission(self) -> tuple[str, dict[str, Any], str]:
-        """The next (agent, input, user) of the seeded traffic."""
+        """The next (agent, input, user) of the seeded traffic: mostly tickets to triage, then
+        announcements to draft, replies to review and to polish, and now and then a briefing
+        (which spawns a drafting task per section)."""
         rng = self._rng
         user = rng.choices(USERS, USER_WEIGHTS)[0]
-        if rng.random() < 0.7:
+        kind = rng.choices(("triage", "drafting", "review", "polishing", "briefing"), (55, 20, 10, 10, 5))[0]
+        if kind == "triage":
             text = rng.choice(TICKETS)
             return "triage", {"text": text, "customer_id": f"c-{rng.randrange(1, 400):04d}"}, user
+        if kind == "review":
+            ticket, reply = rng.choice(TICKETS), rng.choice(REPLIES)
+            return "review", {"ticket": ticket, "reply": reply}, user
+        if kind == "polishing":
+            return "polishing", {"ticket": rng.choice(TICKETS)}, user
         topic, audience = rng.choice(BRIEFS)
-        return "drafting", {"topic": topic, "audience": audience}, user
+        return kind, {"topic": topic, "audience": audience}, user
 
     async def _traffic(self) -> None:
         while True:
@@ -282,7 +299,7 @@ class Demo:
         opened = [x.deployment for x in await c.circuits() if x.state != "closed"]
         return (
             f"[{elapsed:5.0f}s] tasks {pool.completed} done, {pool.failed} failed, {pool.busy} running,"
-            f" queue {pool.queued}, {pool.waiting} waiting on an operator"
+            f" queue {pool.queued}, {pool.waiting} waiting ({st.escalations_waiting} escalations for an operator)"
             f" · calls {totals.calls} ({totals.errors} failed, {totals.retries} retries,"
             f" {totals.fallbacks} fell back) · circuits not closed: {', '.join(opened) or 'none'}"
             f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"

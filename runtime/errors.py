@@ -21,6 +21,7 @@ Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
     │   ├── NotFoundError            no escalation or task with that id
     │   └── ConflictError            already decided
     ├── MaxStepsExceededError        a task ran more steps than its agent allows
+    ├── QuorumError                  a vote below its quorum that an operator rejected
     ├── BudgetExceededError          a call would take a budget past its cap (scope, key, spend)
     ├── RateLimitedError             no rate-limit slot before the call's deadline
     ├── RemoteError                  the control API refused a request or could not be reached
@@ -51,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "PermanentProviderError",
     "ProviderError",
+    "QuorumError",
     "RateLimitedError",
     "RemoteError",
     "TaskInputError",
@@ -190,6 +192,10 @@ class RemoteError(AgentOpsError):
 
 class MaxStepsExceededError(AgentOpsError):
     """The task took more steps than its agent's ``max_steps``."""
+
+
+class QuorumError(AgentOpsError):
+    """A vote (``ctx.vote``) below its quorum that an operator rejected."""
 
 
 class BudgetExceededError(AgentOpsError):

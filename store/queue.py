@@ -46,8 +46,11 @@ class TaskQueue:
         priority: int = 0,
         idempotency_key: str | None = None,
         max_attempts: int = 3,
+        parent_id: str | None = None,
+        parent_span_id: str | None = None,
     ) -> tuple[TaskRecord, bool]:
-        """Queue a task. With an idempotency key already used, return that task instead.
+        """Queue a task (a sub-task of ``parent_id``, hanging from its span ``parent_span_id``).
+        With an idempotency key already used, return that task instead.
 
         Returns:
             (the task, True if this call created it).
@@ -63,7 +66,8 @@ class TaskQueue:
                     return _task(row), False
             conn.execute(
                 "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, priority,"
-                " idempotency_key, max_attempts, available_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
+                " idempotency_key, max_attempts, available_at, parent_id, parent_span_id)"
+                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     task_id,
                     agent,
@@ -76,6 +80,8 @@ class TaskQueue:
                     idempotency_key,
                     max_attempts,
                     now,
+                    parent_id,
+                    parent_span_id,
                 ),
             )
             with _cursor(conn, "SELECT * FROM tasks WHERE id = ?", (task_id,)) as cur:
@@ -92,7 +98,7 @@ class TaskQueue:
         def tx(conn: sqlite3.Connection) -> list[TaskRecord]:
             with _cursor(
                 conn,
-                "UPDATE tasks SET status = 'running', lease_owner = ?, lease_expires_at = ?,"
+                "UPDATE tasks SET status = 'running', lease_owner = ?, lease_expires_at = ?, awaiting_subtasks = 0,"
                 " attempts = attempts + 1, started_at = COALESCE(started_at, ?)"
                 " WHERE id IN (SELECT id FROM tasks WHERE status = 'queued' AND available_at <= ?"
                 " ORDER BY priority DESC, created_at LIMIT ?) AND status = 'queued' RETURNING *",
@@ -143,7 +149,39 @@ class TaskQueue:
                     owner,
                 ),
             )
+            if cur.rowcount == 1:
+                _wake_parent(conn, task.id)
             return cur.rowcount == 1
+
+        return await self.store.writer.transact(tx)
+
+    async def park_for_subtasks(self, task: TaskRecord, owner: str) -> str:
+        """Park a running task until its sub-tasks end (``ctx.gather``): ``waiting``, or ``queued``
+        at once when they all ended already (the check and the park are one transaction, so the
+        last sub-task's end cannot slip between them). Returns the new status, or ``lost``."""
+
+        def tx(conn: sqlite3.Connection) -> str:
+            with _cursor(
+                conn,
+                "UPDATE tasks SET status = CASE WHEN EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = tasks.id"
+                " AND c.finished_at IS NULL) THEN 'waiting' ELSE 'queued' END,"
+                " awaiting_subtasks = 1, available_at = ?, lease_owner = NULL, lease_expires_at = NULL,"
+                " steps = ?, input_tokens = ?, output_tokens = ?, cached_tokens = ?, cost_usd = ?, prompts = ?"
+                " WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING status",
+                (
+                    time.time(),
+                    task.steps,
+                    task.input_tokens,
+                    task.output_tokens,
+                    task.cached_tokens,
+                    task.cost_usd,
+                    json.dumps(task.prompts),
+                    task.id,
+                    owner,
+                ),
+            ) as cur:
+                row = cur.fetchone()
+            return str(row[0]) if row else "lost"
 
         return await self.store.writer.transact(tx)
 
@@ -187,6 +225,8 @@ class TaskQueue:
                 (error, time.time() + delay_s, time.time(), task_id, owner),
             ) as cur:
                 row = cur.fetchone()
+            if row is not None and row[0] == "dead":
+                _wake_parent(conn, task_id)
             return str(row[0]) if row else "lost"
 
         return await self.store.writer.transact(tx)
@@ -228,7 +268,11 @@ class TaskQueue:
                 " WHERE status = 'running' AND lease_expires_at < ? RETURNING id, status",
                 (now, now),
             ) as cur:
-                return [(r[0], r[1]) for r in cur.fetchall()]
+                moved = [(r[0], r[1]) for r in cur.fetchall()]
+            for task_id, status in moved:
+                if status == "dead":
+                    _wake_parent(conn, task_id)
+            return moved
 
         return await self.store.writer.transact(tx)
 
@@ -260,6 +304,7 @@ class TaskQueue:
                 conn.execute(
                     "UPDATE escalations SET status = 'cancelled' WHERE task_id = ? AND status = 'pending'", (task_id,)
                 )
+                _wake_parent(conn, task_id)
                 outcome = "cancelled"
             audit(conn, actor, via, "cancel", task_id, {"was": status})
             return outcome
@@ -272,6 +317,17 @@ class TaskQueue:
             "SELECT status, COUNT(*) FROM tasks WHERE status IN ('queued', 'running', 'waiting') GROUP BY status"
         )
         return {r[0]: r[1] for r in rows}
+
+
+def _wake_parent(conn: sqlite3.Connection, task_id: str) -> None:
+    """A task ended: if its parent waits in ``ctx.gather`` and no other sub-task of it is still
+    going, queue the parent (inside the caller's transaction)."""
+    conn.execute(
+        "UPDATE tasks SET status = 'queued', available_at = ?, awaiting_subtasks = 0"
+        " WHERE id = (SELECT parent_id FROM tasks WHERE id = ?) AND status = 'waiting' AND awaiting_subtasks = 1"
+        " AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = tasks.id AND c.finished_at IS NULL)",
+        (time.time(), task_id),
+    )
 
 
 def audit(conn: sqlite3.Connection, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:

@@ -48,6 +48,12 @@ class TaskRecord:
     cancel_requested: int = 0
     prompts: list[str] = field(default_factory=list)
     """The prompt versions the agent ran (``name@vN``), in the order of first use."""
+    parent_id: str | None = None
+    """The task whose step spawned this one (``ctx.spawn``), if any."""
+    parent_span_id: str | None = None
+    """The parent's span this task's trace hangs from (the trace id is the parent's)."""
+    awaiting_subtasks: int = 0
+    """1 while the task waits in ``ctx.gather`` for its sub-tasks to end."""
 
     @property
     def latency_ms(self) -> float | None:

@@ -117,6 +117,8 @@ Model and tool text is shown verbatim (never as markup). A running task updates 
             money(t.cost_usd),
         )
         head.append(f"\ntrace {t.trace_id}", style="dim")
+        if t.parent_id:
+            head.append(f"  sub-task of {t.parent_id}", style="dim")
         if t.finished_at is not None:
             head.append("\n" + task_summary(t).split("\n", 1)[0], style="dim")
         if t.prompts:

@@ -113,7 +113,9 @@ def parse_chat_request(raw: bytes, seed: int) -> ChatRequest:
     tool_choice = _tool_choice(body.get("tool_choice"))
     if tool_choice not in (None, "none") and all(f["name"] != tool_choice for f in tools):
         raise BadRequestError(f"Tool choice '{tool_choice}' is not in 'tools'.", "tool_choice")
-    shaping = [messages, tools, tool_choice, response_format, max_tokens]
+    shaping: list[Any] = [messages, tools, tool_choice, response_format, max_tokens]
+    if body.get("seed") is not None:  # a provider samples differently per seed (n votes on one request)
+        shaping.append(["seed", body["seed"]])
     digest = hashlib.blake2b(
         f"{seed}\0{model}\0".encode() + json.dumps(shaping, default=str).encode(), digest_size=16
     ).digest()

@@ -29,6 +29,7 @@ from agentops.runtime.rollouts.flags import Flags
 from agentops.runtime.rollouts.prompts import PromptRegistry
 from agentops.runtime.tasks.context import Context, TaskServices
 from agentops.runtime.tasks.escalation import TaskParked
+from agentops.runtime.tasks.subtasks import WaitingForSubtasks
 from agentops.runtime.tracing import Tracer, new_trace_id
 from agentops.store import EscalationStore, Journal, Store, TaskQueue, TaskRecord
 
@@ -97,8 +98,14 @@ class TaskRunner:
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        trace_id: str | None = None,
+        parent_id: str | None = None,
+        parent_span_id: str | None = None,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task for the workers. The same idempotency key twice returns the first task.
+
+        A sub-task (``ctx.spawn``) names its parent task and the span it hangs from, and takes
+        the parent's trace id.
 
         Returns:
             (the task, whether this call created it).
@@ -107,12 +114,14 @@ class TaskRunner:
         task, created = await self.queue.submit(
             agent,
             input,
-            trace_id=new_trace_id(),
+            trace_id=trace_id or new_trace_id(),
             user_id=user_id,
             session_id=session_id,
             priority=priority,
             idempotency_key=idempotency_key,
             max_attempts=self.settings.workers.max_attempts,
+            parent_id=parent_id,
+            parent_span_id=parent_span_id,
         )
         if created:
             self.bus.publish("task.queued", task_id=task.id, agent=agent, user_id=user_id, trace_id=task.trace_id)
@@ -185,13 +194,16 @@ class TaskRunner:
             self.flags,
             self.budgets,
             self.router,
+            self.submit,
         )
         span = self._tracer.start(
             f"task {task.agent}",
             "task",
             trace_id=task.trace_id,
+            parent_id=task.parent_span_id,  # a sub-task's trace hangs from its parent's spawn
             task_id=task.id,
             attrs={
+                "agentops.parent_task": task.parent_id,
                 "agentops.agent": task.agent,
                 "enduser.id": task.user_id,
                 "session.id": task.session_id,
@@ -218,13 +230,13 @@ class TaskRunner:
             trace_id=task.trace_id,
             resumed=bool(replay),
         )
-        parked: TaskParked | None = None
+        parked: TaskParked | WaitingForSubtasks | None = None
         with bound_task(task.id, task.trace_id):
             try:
                 result = await spec.fn(ctx, value)
                 task.output = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
                 task.status, task.error_type, task.error = "succeeded", None, None
-            except TaskParked as signal:
+            except (TaskParked, WaitingForSubtasks) as signal:
                 parked = signal
                 task.status = "waiting"
             except AgentOpsError as exc:
@@ -248,8 +260,17 @@ class TaskRunner:
             await asyncio.shield(self._settle(task, owner, parked, span))
         return task
 
-    async def _settle(self, task: TaskRecord, owner: str, parked: TaskParked | None, span: Any) -> None:
+    async def _settle(
+        self, task: TaskRecord, owner: str, parked: TaskParked | WaitingForSubtasks | None, span: Any
+    ) -> None:
         attrs = {"agentops.steps": task.steps, "agentops.cost_usd": task.cost_usd}
+        if isinstance(parked, WaitingForSubtasks):
+            self._tracer.end(span, "ok", attrs={**attrs, "agentops.waiting_on": parked.task_ids})
+            status = await self.queue.park_for_subtasks(task, owner)
+            if status == "queued":  # they had all ended meanwhile: run again now
+                self.submitted.set()
+            self.bus.publish("task.waiting", task_id=task.id, agent=task.agent, subtasks=parked.task_ids)
+            return
         if parked is not None:
             e = parked.escalation
             self._tracer.end(span, "ok", attrs={**attrs, "agentops.waiting_on": e.id})
@@ -274,6 +295,8 @@ class TaskRunner:
         if not await self.queue.finish(task, owner):
             log.warning("lease lost before the task finished; its result is discarded", task_id=task.id)
             return
+        if task.parent_id is not None:
+            self.submitted.set()  # its parent may be queued again (the last of its sub-tasks ended)
         self.bus.publish(
             "task.finished",
             task_id=task.id,

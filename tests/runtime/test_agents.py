@@ -60,3 +60,28 @@ async def test_a_small_refund_needs_no_approval(make_settings):
         assert await rt.tasks.escalations.find() == []
     finally:
         await rt.stop()
+
+
+async def test_the_pattern_agents_run_on_the_simulator(make_settings):
+    from runtime_support import start, wait_status
+
+    s = make_settings(workers={"concurrency": 4, "poll_s": 0.05})
+    rt = await start(s, None, workers=True)
+    try:
+        review = await rt.run(
+            "review", {"ticket": "I was charged twice.", "reply": "We refunded the duplicate charge."}
+        )
+        assert review.status in ("succeeded", "waiting"), review.error  # waiting: a split vote asks an operator
+        spans = await rt.store.spans_for_task(review.id)
+        branches = sorted(s.name for s in spans if s.kind == "branch")
+        assert branches == ["branch 1", "branch 1", "branch 2", "branch 2", "branch 3", "branch 3"]  # checks, ballots
+        polish = await rt.run("polishing", {"ticket": "The export button does nothing."})
+        assert polish.status == "succeeded", polish.error
+        assert 1 <= polish.output["rounds"] <= 3
+        parent, _ = await rt.submit("briefing", {"topic": "the end of support for API v1"})
+        done = await wait_status(rt, parent.id, "succeeded", timeout=60)
+        children = [t for t in await rt.store.list_tasks(limit=50) if t.parent_id == parent.id]
+        assert len(children) == len(done.output["sections"]) == done.output["written"]
+        assert {c.agent for c in children} == {"drafting"} and {c.trace_id for c in children} == {parent.trace_id}
+    finally:
+        await rt.stop()

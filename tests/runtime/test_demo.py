@@ -42,8 +42,9 @@ def test_traffic_is_reproducible_for_a_seed(tmp_path: Path):
 
     assert first(1) == first(1)
     assert first(1) != first(2)
-    agents = {a for a, _, _ in first(1)}
-    assert agents == {"triage", "drafting"}
+    d = Demo(seed=1, store_path=tmp_path / "d.db")
+    agents = {d.next_submission()[0] for _ in range(200)}
+    assert agents == {"triage", "drafting", "review", "polishing", "briefing"}  # every sample agent
 
 
 def test_demo_settings_keep_their_own_store(tmp_path: Path, monkeypatch):
