@@ -61,7 +61,8 @@ def test_bad_arguments_exit_2_with_a_clear_message(tmp_path: Path):
     assert bad_json.returncode == 2
     assert "--input: not valid JSON" in bad_json.stderr and "line 1, column 2" in bad_json.stderr
     unknown = agentops("run", "nobody", "--input", "{}", cwd=tmp_path)
-    assert unknown.returncode == 2 and "no agent named 'nobody' (known: briefing, drafting, polishing, review, triage)" in unknown.stderr
+    known = "briefing, drafting, polishing, review, triage"
+    assert unknown.returncode == 2 and f"no agent named 'nobody' (known: {known})" in unknown.stderr
     bad_input = agentops("run", "triage", "--input", "{}", cwd=tmp_path)
     assert bad_input.returncode == 2 and "text: Field required" in bad_input.stderr
     since = agentops("costs", "--since", "yesterday", cwd=tmp_path)
