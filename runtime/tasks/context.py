@@ -36,8 +36,8 @@ from agentops.runtime.tasks.asking import BUDGET_STEP, ask, ask_for_steps
 from agentops.runtime.tasks.escalation import Decision
 from agentops.runtime.tasks.journal import JournalMismatchError, current_step_key
 from agentops.runtime.tasks.llm_step import LLMResult, run_llm
-from agentops.runtime.tasks.patterns import Critique, Refined, Vote, run_parallel, run_refine, run_vote
-from agentops.runtime.tasks.subtasks import Subtask, SubtaskResult, gather_subtasks, spawn_subtask
+from agentops.runtime.tasks.patterns import Patterns
+from agentops.runtime.tasks.subtasks import Subtasks
 from agentops.runtime.tasks.tool_step import run_tool
 from agentops.runtime.tracing import Span, Tracer
 from agentops.store import EscalationStore, Journal, JournalEntry, Store, TaskRecord
@@ -95,8 +95,9 @@ class TaskServices:
 
 
 @dataclass
-class Context:
-    """The handle an agent uses for one task."""
+class Context(Patterns, Subtasks):
+    """The handle an agent uses for one task: its steps here, the patterns over them in
+    :class:`~.patterns.Patterns` and :class:`~.subtasks.Subtasks`."""
 
     task_id: str
     trace_id: str
@@ -284,81 +285,6 @@ class Context:
         self.span.attributes[f"agentops.flag.{name}"] = {"value": value, "reason": reason}
         await self.services.journal.record(self.task_id, key, "flag", name, "done", {"value": value, "reason": reason})
         return value
-
-    # -- the patterns: parallel branches, votes, refinement, sub-tasks -----------------------
-
-    async def parallel(
-        self,
-        *branches: Callable[[Context], Awaitable[T]],
-        limit: int = 4,
-        name: str = "parallel",
-    ) -> list[T]:
-        """Run independent branches at once (at most ``limit`` together); their results in order.
-
-        Each branch is given a context of its own (use it for its steps:
-        ``lambda c: c.llm(...)``, ``lambda c: c.tool(...)``); its steps are journaled in a
-        range of their own, so a resumed task replays every branch whatever order they
-        finished in. All branches run to their end; then the first failure is raised.
-
-        Raises:
-            ValueError: no branches, more than 100, or a limit below 1.
-        """
-        return await run_parallel(self, branches, limit=limit, name=name)
-
-    async def vote(
-        self,
-        prompt: str | list[dict[str, Any]],
-        vars: dict[str, Any] | None = None,
-        *,
-        n: int = 5,
-        key: Callable[[LLMResult[Any]], Any] | None = None,
-        quorum: float = 0.5,
-        escalate: bool = False,
-        limit: int | None = None,
-        name: str | None = None,
-        **llm: Any,
-    ) -> Vote:
-        """Ask the same question ``n`` times (seeds 1..n, at once) and take the majority answer.
-
-        Args:
-            prompt, vars: as for :meth:`llm` (a prompt name and its variables, or a message).
-            n: ballots.
-            key: what a ballot's answer is (default: its validated output, else its text).
-            quorum: the agreement (share of ballots) the answer needs.
-            escalate: below the quorum, ask an operator (approve the majority, edit
-                ``{"value": ...}``, or deny: :class:`~agentops.runtime.errors.QuorumError`).
-            limit: ballots at once (default all).
-            **llm: the rest of :meth:`llm`'s arguments (``output``, ``check``, ``temperature``, ...).
-
-        Returns:
-            The majority answer, its agreement, the counts and every ballot.
-        """
-        return await run_vote(
-            self, prompt, vars, n=n, key=key, quorum=quorum, escalate=escalate, limit=limit, name=name, llm=llm
-        )
-
-    async def refine(
-        self,
-        generate: Callable[[Context, str | None], Awaitable[Any]],
-        critique: Callable[[Context, Any], Awaitable[Critique]],
-        *,
-        max_rounds: int = 3,
-        name: str = "refine",
-    ) -> Refined:
-        """Evaluator-optimizer: ``generate(ctx, feedback)`` a draft, ``critique(ctx, draft)`` it, and
-        generate again with the critic's feedback until a :class:`~.patterns.Critique` passes or
-        ``max_rounds`` critiques have been made. Every round is on the refine step's span."""
-        return await run_refine(self, generate, critique, max_rounds=max_rounds, name=name)
-
-    async def spawn(self, agent: str, input: Any, *, priority: int = 0) -> Subtask:
-        """Queue a sub-task (any registered agent) through the durable queue, once: a resumed
-        task gets the same sub-task back. Its trace is this task's. Collect it with :meth:`gather`."""
-        return await spawn_subtask(self, agent, input, priority=priority)
-
-    async def gather(self, *subtasks: Subtask) -> list[SubtaskResult]:
-        """The results of sub-tasks, in order, once they have all ended: until then this task
-        waits (``waiting``, holding no worker) and is queued again when the last one ends."""
-        return await gather_subtasks(self, subtasks)
 
     def _flag_value(self, entry: JournalEntry) -> FlagValue:
         value: FlagValue = entry.result["value"]

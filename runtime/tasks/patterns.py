@@ -22,7 +22,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agentops.runtime.errors import QuorumError
 from agentops.runtime.tasks.asking import ask
@@ -35,6 +35,7 @@ __all__ = [
     "BRANCH_SPACE",
     "BRANCH_STEPS",
     "Critique",
+    "Patterns",
     "Refined",
     "Vote",
     "run_parallel",
@@ -259,3 +260,75 @@ async def run_refine(
         ctx.task_id, own_step, "refine", name, "done", {"passed": passed, "history": history}
     )
     return Refined(draft, passed, len(history), history)
+
+
+def _ctx(mixin: object) -> Context:
+    return cast("Context", mixin)
+
+
+class Patterns:
+    """``ctx.parallel``, ``ctx.vote`` and ``ctx.refine`` (a part of :class:`Context
+    <agentops.runtime.tasks.context.Context>`)."""
+
+    async def parallel(
+        self,
+        *branches: Callable[[Context], Awaitable[T]],
+        limit: int = 4,
+        name: str = "parallel",
+    ) -> list[T]:
+        """Run independent branches at once (at most ``limit`` together); their results in order.
+
+        Each branch is given a context of its own (use it for its steps:
+        ``lambda c: c.llm(...)``, ``lambda c: c.tool(...)``); its steps are journaled in a
+        range of their own, so a resumed task replays every branch whatever order they
+        finished in. All branches run to their end; then the first failure is raised.
+
+        Raises:
+            ValueError: no branches, more than 100, or a limit below 1.
+        """
+        return await run_parallel(_ctx(self), branches, limit=limit, name=name)
+
+    async def vote(
+        self,
+        prompt: str | list[dict[str, Any]],
+        vars: dict[str, Any] | None = None,
+        *,
+        n: int = 5,
+        key: Callable[[LLMResult[Any]], Any] | None = None,
+        quorum: float = 0.5,
+        escalate: bool = False,
+        limit: int | None = None,
+        name: str | None = None,
+        **llm: Any,
+    ) -> Vote:
+        """Ask the same question ``n`` times (seeds 1..n, at once) and take the majority answer.
+
+        Args:
+            prompt, vars: as for :meth:`llm` (a prompt name and its variables, or a message).
+            n: ballots.
+            key: what a ballot's answer is (default: its validated output, else its text).
+            quorum: the agreement (share of ballots) the answer needs.
+            escalate: below the quorum, ask an operator (approve the majority, edit
+                ``{"value": ...}``, or deny: :class:`~agentops.runtime.errors.QuorumError`).
+            limit: ballots at once (default all).
+            **llm: the rest of :meth:`llm`'s arguments (``output``, ``check``, ``temperature``, ...).
+
+        Returns:
+            The majority answer, its agreement, the counts and every ballot.
+        """
+        return await run_vote(
+            _ctx(self), prompt, vars, n=n, key=key, quorum=quorum, escalate=escalate, limit=limit, name=name, llm=llm
+        )
+
+    async def refine(
+        self,
+        generate: Callable[[Context, str | None], Awaitable[Any]],
+        critique: Callable[[Context, Any], Awaitable[Critique]],
+        *,
+        max_rounds: int = 3,
+        name: str = "refine",
+    ) -> Refined:
+        """Evaluator-optimizer: ``generate(ctx, feedback)`` a draft, ``critique(ctx, draft)`` it, and
+        generate again with the critic's feedback until a :class:`~.patterns.Critique` passes or
+        ``max_rounds`` critiques have been made. Every round is on the refine step's span."""
+        return await run_refine(_ctx(self), generate, critique, max_rounds=max_rounds, name=name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 
@@ -24,7 +24,7 @@ from agentops.runtime.errors import ConfigError
 if TYPE_CHECKING:
     from agentops.runtime.tasks.context import Context
 
-__all__ = ["Subtask", "SubtaskResult", "WaitingForSubtasks", "gather_subtasks", "spawn_subtask"]
+__all__ = ["Subtask", "SubtaskResult", "Subtasks", "WaitingForSubtasks", "gather_subtasks", "spawn_subtask"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,18 @@ async def gather_subtasks(ctx: Context, subtasks: Sequence[Subtask]) -> list[Sub
     ctx.span.attributes["agentops.gathered"] = {r.task_id: r.status for r in results}
     await ctx._record("gather", name, "done", {"results": [asdict(r) for r in results]})
     return results
+
+
+class Subtasks:
+    """``ctx.spawn`` and ``ctx.gather`` (a part of :class:`Context
+    <agentops.runtime.tasks.context.Context>`)."""
+
+    async def spawn(self, agent: str, input: Any, *, priority: int = 0) -> Subtask:
+        """Queue a sub-task (any registered agent) through the durable queue, once: a resumed
+        task gets the same sub-task back. Its trace is this task's. Collect it with :meth:`gather`."""
+        return await spawn_subtask(cast("Context", self), agent, input, priority=priority)
+
+    async def gather(self, *subtasks: Subtask) -> list[SubtaskResult]:
+        """The results of sub-tasks, in order, once they have all ended: until then this task
+        waits (``waiting``, holding no worker) and is queued again when the last one ends."""
+        return await gather_subtasks(cast("Context", self), subtasks)
