@@ -11,7 +11,10 @@ timed), the same N calls at concurrency 1 and at concurrency 32 through:
   (for information: it separates what the settings save from what the layers cost);
 - ``d  agentops`` ``LLMClient.call`` of a started :class:`~agentops.runtime.Runtime`:
   route, circuit breaker, retry policy, litellm, pricing, spans (group-committed
-  to SQLite) and the ``llm_calls`` + ledger rows (a durable commit per call).
+  to SQLite) and the ``llm_calls`` + ledger rows (a durable commit per call);
+- ``do agentops`` the same with ``[otlp]`` export on: every span also converted and handed to
+  the OpenTelemetry SDK's batch processor, which posts OTLP/HTTP protobuf from its own thread
+  to a receiver in the simulator's process (export on vs off: do against d).
 
 Fairness: the simulator runs in a process of its own, so its CPU is not charged to
 the client. Each path runs in a fresh worker process of its own, so litellm's global
@@ -62,6 +65,7 @@ PATHS: dict[str, str] = {
     "c": "litellm Router, retries+fallback",
     "bt": "litellm.acompletion, agentops settings",
     "d": "agentops LLMClient.call",
+    "do": "agentops LLMClient.call, OTLP export on",
 }
 """Path id -> what it measures, in table order."""
 
@@ -85,16 +89,40 @@ class Options:
 
     deadline_s: float = 60.0
     profiling: bool = False
+    otlp_url: str = ""
+    """The bench's OTLP receiver (path ``do``)."""
 
 
 # -- the simulator process ---------------------------------------------------------------
+
+
+def _serve_otlp() -> str:
+    """An OTLP/HTTP receiver that accepts every export (in a thread); its traces URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Accept(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
 
 
 def _serve_simulator(conn: Connection, latency_ms: float) -> None:
     from agentops.runtime.simulator import ModelBehaviour, SimConfig, serve_forever
 
     config = SimConfig(seed=1, default=ModelBehaviour(latency_ms=latency_ms, latency_sigma=0.0))
-    asyncio.run(serve_forever(config, on_ready=conn.send))
+    otlp_url = _serve_otlp()
+    asyncio.run(serve_forever(config, on_ready=lambda base: conn.send((base, otlp_url))))
 
 
 class SimulatorProcess:
@@ -108,7 +136,7 @@ class SimulatorProcess:
         if not self._conn.poll(60):
             self.stop()
             raise RuntimeError("the simulator process did not start within 60 s")
-        self.base_url: str = self._conn.recv()
+        self.base_url, self.otlp_url = self._conn.recv()
 
     def stop(self) -> None:
         """Terminate the process (it holds no state worth keeping)."""
@@ -197,7 +225,7 @@ async def _setup_tuned(base: str, opts: Options) -> PathSetup:
     return PathSetup(call)
 
 
-async def _setup_agentops(base: str, opts: Options) -> PathSetup:
+async def _setup_agentops(base: str, opts: Options, *, otlp: bool = False) -> PathSetup:
     from agentops.runtime import CallScope, Runtime, Settings
     from agentops.runtime.tracing import new_trace_id
 
@@ -212,6 +240,7 @@ async def _setup_agentops(base: str, opts: Options) -> PathSetup:
         },
         routes={"default": {"chain": ["primary", "fallback"]}},
         simulator={"enabled": False},
+        otlp={"enabled": otlp, "endpoint": opts.otlp_url},  # the shipped batching: 512 spans or 1 s
     )
     rt = Runtime(settings)
     await rt.start()
@@ -234,9 +263,16 @@ async def _setup_agentops(base: str, opts: Options) -> PathSetup:
             tables = ("llm_calls", "ledger", "spans")
             counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
         tmp.cleanup()
-        return ", ".join(f"{n} {t} rows" for t, n in counts.items())
+        wrote = ", ".join(f"{n} {t} rows" for t, n in counts.items())
+        if rt.exporter is not None:
+            wrote += f"; exported {rt.exporter.sent} spans, {rt.exporter.failed} failed, {rt.exporter.dropped} dropped"
+        return wrote
 
     return PathSetup(call, close, report, info)
+
+
+async def _setup_exporting(base: str, opts: Options) -> PathSetup:
+    return await _setup_agentops(base, opts, otlp=True)
 
 
 def _time_commits(store: Any) -> str:
@@ -264,6 +300,7 @@ SETUPS: dict[str, Callable[[str, Options], Awaitable[PathSetup]]] = {
     "c": _setup_router,
     "bt": _setup_tuned,
     "d": _setup_agentops,
+    "do": _setup_exporting,
 }
 
 
@@ -468,6 +505,11 @@ def report(
     if "d" in paths and "bt" in paths:
         extra = cells["d", 1].pct(0.5) - cells["bt", 1].pct(0.5)
         print(f"d-b' P50 at c=1:      {extra:+5.2f} ms  (agentops' own layers on top of its litellm call)")
+    if "d" in paths and "do" in paths:
+        print(f"do/d P50 at c=1:      {cells['do', 1].pct(0.5) / cells['d', 1].pct(0.5):5.2f}  (OTLP export on vs off)")
+        print(f"do/d calls/s at c=32: {cells['do', 32].rate / cells['d', 32].rate:5.2f}")
+        extra = cells["do", 32].cpu_ms - cells["d", 32].cpu_ms
+        print(f"do-d CPU/call c=32:   {extra:+5.2f} ms  (converting and exporting the call's spans)")
 
 
 def _dist_version(name: str) -> str:
@@ -512,7 +554,7 @@ def profile(path: str, base: str, opts: Options, calls: int) -> None:
             return fut
 
     async def main() -> pstats.Stats:
-        setup = await SETUPS[path](base, Options(opts.deadline_s, profiling=True))
+        setup = await SETUPS[path](base, Options(opts.deadline_s, profiling=True, otlp_url=opts.otlp_url))
         await run_batch(setup.call, WARMUP_CALLS, 1)
         if setup.info:  # agentops: how much of a call is the wait for its durable commit
             waits = _COMMIT_WAITS[int(setup.info["durable commit wait"])]
@@ -579,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000, help="calls per path and concurrency (default 1000)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds the calls are split into (default 4)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulator latency per request (default 0)")
-    parser.add_argument("--paths", default="a,b,c,bt,d", help="comma-separated subset of a,b,c,bt,d")
+    parser.add_argument("--paths", default="a,b,c,bt,d,do", help="comma-separated subset of a,b,c,bt,d,do")
     parser.add_argument(
         "--deadline-s",
         type=float,
@@ -593,9 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.calls, args.rounds = 100, 1
     paths = [p for p in PATHS if p in args.paths.split(",")]
-    opts = Options(deadline_s=args.deadline_s)
     args.rounds = max(1, min(args.rounds, args.calls))
     sim = SimulatorProcess(args.latency_ms)
+    opts = Options(deadline_s=args.deadline_s, otlp_url=sim.otlp_url)
     try:
         if args.profile:
             profile(args.profile, sim.base_url, opts, args.calls if args.calls != 1000 else 300)

@@ -29,6 +29,7 @@ from agentops.console.commands import ConsoleCommands
 from agentops.console.format import day_start
 from agentops.console.live import LiveBatch, LiveFeed
 from agentops.console.screens import (
+    AlertsScreen,
     CircuitsScreen,
     ConsoleScreen,
     CostsScreen,
@@ -79,6 +80,7 @@ class ConsoleApp(App[int]):
         "escalations": EscalationsScreen,
         "prompts": PromptsScreen,
         "flags": FlagsScreen,
+        "alerts": AlertsScreen,
     }
     DEFAULT_MODE = "traces"
     COMMAND_PALETTE_BINDING = "colon"
@@ -90,6 +92,7 @@ class ConsoleApp(App[int]):
         Binding("4", "switch_mode('escalations')", "Escalations", show=False, id="screen.escalations"),
         Binding("5", "switch_mode('prompts')", "Prompts", show=False, id="screen.prompts"),
         Binding("6", "switch_mode('flags')", "Flags", show=False, id="screen.flags"),
+        Binding("7", "switch_mode('alerts')", "Alerts", show=False, id="screen.alerts"),
         Binding("p", "toggle_pause", "Pause", id="live.pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -270,7 +273,11 @@ class ConsoleApp(App[int]):
                 title=f"shadow of {a.get('prompt')} v{a.get('version')} regressed (5: Prompts)",
                 timeout=10,
             )
-        if batch.ready or batch.transitions or batch.escalations:
+        for a in [a for a in batch.alerts if a["event"] == "firing"][-MAX_NOTICES_PER_TICK:]:
+            if a.get("rule") in ("canary_rollback", "shadow_regression"):
+                continue  # told above, from the rollout's own event
+            self.alert(str(a.get("summary", ""))[:200], title=f"alert {a.get('rule')} firing (7: Alerts)", timeout=10)
+        if batch.ready or batch.transitions or batch.escalations or batch.alerts:
             self._poll_status()
 
     def _poll_status(self) -> None:

@@ -21,7 +21,20 @@ def json_arg(name: str, text: str) -> Any:
 
 
 COMMANDS = frozenset(
-    {"submit", "tasks", "cancel", "escalations", "approve", "deny", "worker", "prompts", "flags", "budgets", "cache"}
+    {
+        "submit",
+        "tasks",
+        "cancel",
+        "escalations",
+        "approve",
+        "deny",
+        "worker",
+        "prompts",
+        "flags",
+        "budgets",
+        "cache",
+        "alerts",
+    }
 )
 
 
@@ -74,6 +87,20 @@ def add_parsers(sub: Any) -> None:
     add_connect(d)
 
     sub.add_parser("worker", help="run the durable queue's workers in this process until Ctrl-C / SIGTERM")
+    al = sub.add_parser(
+        "alerts",
+        help="alerts firing (or all, --all); ack ID; silence ID --for SPAN",
+        description="list (the default): alerts firing now, with what fired them. ack ID: acknowledge one"
+        " (an alert raised by an event, a canary rollback, resolves). silence ID --for 4h: hold its rule and key"
+        " quiet (firings are recorded, not delivered). Acknowledgements and silences are audited.",
+    )
+    al.add_argument("action", nargs="?", default="list", choices=["list", "ack", "silence"])
+    al.add_argument("id", nargs="?", default=None, help="alert id or unique prefix")
+    al.add_argument("--all", action="store_true", help="list: resolved ones too, newest first")
+    al.add_argument("--limit", type=int, default=50)
+    al.add_argument("--for", dest="duration", default=None, metavar="SPAN", help="silence: how long (30m, 4h, 1d)")
+    al.add_argument("--reason", default=None, help="silence: why (in the audit log)")
+    add_connect(al)
     _prompt_parsers(sub)
     _cost_parsers(sub)
 

@@ -44,10 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--user", default=None, help="user id the task is attributed to")
     r.add_argument("--session", default=None, help="session id")
 
-    t = sub.add_parser("traces", help="recent tasks, or one task's span tree")
+    t = sub.add_parser("traces", help="recent tasks, one task's span tree, or an OTLP export of stored spans")
+    t.add_argument(
+        "action", nargs="?", choices=["list", "export"], default="list", help="list (default) or export (--otlp URL)"
+    )
     t.add_argument("--task", default=None, help="task id (or a unique prefix)")
     t.add_argument("--limit", type=int, default=20, help="tasks to list (default 20)")
     t.add_argument("--status", default=None, help="only tasks with this status")
+    t.add_argument("--otlp", metavar="URL", default=None, help="export: the OTLP/HTTP traces endpoint")
+    t.add_argument("--since", default="24h", help="export: spans started this far back: 30m, 24h, 7d (default 24h)")
+    t.add_argument(
+        "--include-content", action="store_true", help="export: prompts, replies and tool arguments too (default off)"
+    )
     arguments.add_connect(t)
 
     c = sub.add_parser("costs", help="spend from the ledger, grouped")
@@ -134,8 +142,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "serve": _serve,
     }
     if args.command in arguments.COMMANDS:
-        from agentops.console import costs_cli, ops_cli, prompts_cli
+        from agentops.console import alerts_cli, costs_cli, ops_cli, prompts_cli
 
+        handlers.update(alerts_cli.HANDLERS)
         handlers.update(ops_cli.HANDLERS)
         handlers.update(prompts_cli.HANDLERS)
         handlers.update(costs_cli.HANDLERS)
@@ -254,6 +263,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _traces(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "export":
+        return await _export_traces(args, settings)
+    if args.otlp is not None:
+        raise UsageError("--otlp goes with export: agentops traces export --otlp URL --since 24h")
     from agentops.console.connect import open_control
 
     async with open_control(args, settings) as control:
@@ -267,6 +280,32 @@ async def _traces(args: argparse.Namespace, settings: Settings) -> int:
         print(render.task_summary(task))
         print(render.span_tree(await control.task_spans(task.id)))
         return 0
+
+
+async def _export_traces(args: argparse.Namespace, settings: Settings) -> int:
+    """Send the stored spans that started within ``--since`` to an OTLP/HTTP endpoint."""
+    if args.otlp is None:
+        raise UsageError("export needs --otlp URL, e.g. --otlp http://127.0.0.1:6006/v1/traces")
+    if not args.otlp.startswith(("http://", "https://")):
+        raise UsageError(f"--otlp {args.otlp}: not an http(s) URL")
+    if args.connect:
+        raise UsageError("export reads this host's store: run it where the store is, without --connect")
+    try:
+        since = time.time() - render.parse_since(args.since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    from agentops.runtime.exporters import export_spans
+    from agentops.store import Store
+
+    store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
+    try:
+        spans = await store.spans_since(since)
+    finally:
+        await store.close()
+    otlp = settings.otlp.model_copy(update={"include_content": args.include_content or settings.otlp.include_content})
+    sent, failed = await asyncio.to_thread(export_spans, spans, otlp, endpoint=args.otlp)
+    print(f"exported {sent} spans" + (f"; {failed} failed (see the log)" if failed else "") + f" to {args.otlp}")
+    return 0 if not failed else 1
 
 
 async def _costs(args: argparse.Namespace, settings: Settings) -> int:

@@ -36,6 +36,7 @@ class ConsoleCommands(Provider):
                 partial(app.switch_mode, "prompts"),
             ),
             ("flags", "Flags: feature flags, kill switches, rollouts", partial(app.switch_mode, "flags")),
+            ("alerts", "Alerts: firing and resolved, acknowledge, silence", partial(app.switch_mode, "alerts")),
             ("pause", "Pause or resume live updates", app.action_toggle_pause),
             ("help", "Keys of the current screen", app.action_help),
         ]

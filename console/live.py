@@ -56,6 +56,8 @@ class LiveBatch:
     """``prompt.alert`` data, oldest first (prompt, version, reason: a shadow regression)."""
     flags: set[str] = field(default_factory=set)
     """Flags changed live."""
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    """``alert.firing`` and ``alert.resolved`` data, oldest first (id, rule, key, summary; ``event``)."""
     ready: bool = False
     """The runtime became ready (providers loaded)."""
     events: int = 0
@@ -90,6 +92,8 @@ class LiveBatch:
                 b.prompt_alerts.append(data)
             elif kind == "flag.changed":
                 b.flags.add(data["flag"])
+            elif kind in ("alert.firing", "alert.resolved"):
+                b.alerts.append({**data, "event": kind.removeprefix("alert.")})
             elif kind == "runtime.ready":
                 b.ready = True
             elif kind == "stream.reset":  # a remote console reconnected: what it shows may be stale
@@ -98,6 +102,7 @@ class LiveBatch:
         del b.opened[:-MAX_OPENED]
         del b.prompt_changes[:-MAX_PROMPT_EVENTS]
         del b.prompt_alerts[:-MAX_PROMPT_EVENTS]
+        del b.alerts[:-MAX_PROMPT_EVENTS]
         return b
 
     def merge(self, other: LiveBatch) -> None:
@@ -116,6 +121,8 @@ class LiveBatch:
         self.prompt_alerts += other.prompt_alerts
         del self.prompt_alerts[:-MAX_PROMPT_EVENTS]
         self.flags |= other.flags
+        self.alerts += other.alerts
+        del self.alerts[:-MAX_PROMPT_EVENTS]
         self.ready = self.ready or other.ready
         self.events += other.events
         self.overflow = self.overflow or other.overflow

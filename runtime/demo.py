@@ -135,6 +135,14 @@ def demo_settings(seed: int = 1, store_path: Path = DEMO_STORE, workers: int = 1
                 "default": False,
             },
         },
+        alerts={  # quick to show: a slow fallback during the outage fires within a minute or two
+            "evaluate_every_s": 5.0,
+            "for_s": 10.0,
+            "latency_window_s": 60.0,
+            "latency_min_calls": 10,
+            "latency_baseline_ms": 600.0,  # a deployment with no history yet: the outage makes fallback slow
+            "tool_error_min_calls": 10,
+        },
         simulator={
             "enabled": True,
             "seed": seed,
@@ -297,6 +305,7 @@ class Demo:
         elapsed = time.time() - self.started_at
         rate_h = totals.cost_usd / elapsed * 3600 if elapsed > 0 else 0.0
         opened = [x.deployment for x in await c.circuits() if x.state != "closed"]
+        firing = await c.alerts(status="firing")
         return (
             f"[{elapsed:5.0f}s] tasks {pool.completed} done, {pool.failed} failed, {pool.busy} running,"
             f" queue {pool.queued}, {pool.waiting} waiting ({st.escalations_waiting} escalations for an operator)"
@@ -304,6 +313,7 @@ class Demo:
             f" {totals.fallbacks} fell back) · circuits not closed: {', '.join(opened) or 'none'}"
             f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"
             f" · cache {cache.exact_hits + cache.semantic_hits} hits (saved ${cache.saving_usd:.4f})"
+            f" · alerts firing: {', '.join(sorted({a.rule for a in firing})) or 'none'}"
         )
 
 

@@ -18,7 +18,7 @@ import itertools
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,9 @@ class EventBus:
         self._last = 0
         self.epoch = secrets.token_hex(4)
         """Identifies this bus (this process): a ``seq`` means nothing under another epoch."""
+        self.span_sinks: list[Callable[[Any], None]] = []
+        """Called with every span that ends (a ``SpanRecord``), by every tracer on this bus: the
+        exporters. A sink must be quick and must not raise."""
 
     def publish(self, kind: str, /, **data: Any) -> Event:
         """Publish one event to every subscriber; never blocks."""

@@ -113,7 +113,10 @@ class Tracer:
         span.error = error
         if attrs:
             span.attributes.update(attrs)
-        self._store.save_span(span.record())
+        record = span.record()
+        self._store.save_span(record)
+        for sink in self._bus.span_sinks:  # exporters
+            sink(record)
         self._bus.publish(
             "span.ended",
             span_id=span.span_id,

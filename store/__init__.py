@@ -1,5 +1,6 @@
 """agentops.store: persistence. Imports nothing of runtime or console."""
 
+from agentops.store.alerts import AlertRecord, AlertStore, SilenceRecord
 from agentops.store.escalations import AlreadyDecidedError, EscalationStore, NoSuchEscalationError
 from agentops.store.journal import Journal
 from agentops.store.migrate import available_migrations, migrate
@@ -31,6 +32,8 @@ from agentops.store.writer import Statement, Writer
 __all__ = [
     "COST_DIMENSIONS",
     "FINAL_STATUSES",
+    "AlertRecord",
+    "AlertStore",
     "AlreadyDecidedError",
     "AuditRecord",
     "CircuitEventRecord",
@@ -48,6 +51,7 @@ __all__ = [
     "PromptVersionRecord",
     "RolloutRecord",
     "ShadowSummary",
+    "SilenceRecord",
     "SpanRecord",
     "Statement",
     "Store",

@@ -290,22 +290,12 @@ class Store:
     async def spans_for_task(self, task_id: str) -> list[SpanRecord]:
         """Every span of a task, in start order."""
         rows = await self._all("SELECT * FROM spans WHERE task_id = ? ORDER BY start_time", (task_id,))
-        return [
-            SpanRecord(
-                r["span_id"],
-                r["trace_id"],
-                r["parent_id"],
-                r["task_id"],
-                r["name"],
-                r["kind"],
-                r["status"],
-                r["start_time"],
-                r["end_time"],
-                json.loads(r["attributes"]),
-                r["error"],
-            )
-            for r in rows
-        ]
+        return [_span(r) for r in rows]
+
+    async def spans_since(self, since: float, *, limit: int = 1_000_000) -> list[SpanRecord]:
+        """Spans that started at or after ``since``, in start order."""
+        rows = await self._all("SELECT * FROM spans WHERE start_time >= ? ORDER BY start_time LIMIT ?", (since, limit))
+        return [_span(r) for r in rows]
 
     async def llm_calls(self, *, task_id: str | None = None, limit: int = 1000) -> list[LLMCallRecord]:
         """LLM calls, newest first, optionally of one task."""
@@ -413,6 +403,22 @@ class Store:
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[aiosqlite.Row]:
         async with self._reader.execute(sql, params) as cur:
             return list(await cur.fetchall())
+
+
+def _span(r: aiosqlite.Row) -> SpanRecord:
+    return SpanRecord(
+        r["span_id"],
+        r["trace_id"],
+        r["parent_id"],
+        r["task_id"],
+        r["name"],
+        r["kind"],
+        r["status"],
+        r["start_time"],
+        r["end_time"],
+        json.loads(r["attributes"]),
+        r["error"],
+    )
 
 
 def _task(r: aiosqlite.Row) -> TaskRecord:

@@ -1,6 +1,7 @@
-"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations, Prompts, Flags), plus drill-downs,
-modals and help."""
+"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations, Prompts, Flags, Alerts), plus
+drill-downs, modals and help."""
 
+from agentops.console.screens.alerts import AlertsScreen
 from agentops.console.screens.base import ConsoleScreen
 from agentops.console.screens.circuits import CircuitsScreen
 from agentops.console.screens.confirm import ConfirmScreen
@@ -15,6 +16,7 @@ from agentops.console.screens.trace import TraceScreen
 from agentops.console.screens.traces import TaskFilter, TracesScreen
 
 __all__ = [
+    "AlertsScreen",
     "CircuitsScreen",
     "ConfirmScreen",
     "ConsoleScreen",

@@ -18,13 +18,15 @@ SCREEN_TABS = (
     ("escalations", "4", "Escalations"),
     ("prompts", "5", "Prompts"),
     ("flags", "6", "Flags"),
+    ("alerts", "7", "Alerts"),
 )
 _SEP = (" │ ", "dim")
 
 
 class StatusBar(Widget):
-    """One line: screens (with the count of escalations waiting), connection and phase, workers, queue,
-    open circuits, today's spend. When that does not fit, only the current screen's tab keeps its name.
+    """One line: screens (with the counts of escalations waiting and alerts firing), connection and
+    phase, workers, queue, open circuits, today's spend. When that does not fit, only the current
+    screen's tab keeps its name.
 
     It reads the app's ``runtime_status``, ``phase``, ``paused`` and ``read_only`` and
     redraws when they change.
@@ -50,24 +52,27 @@ class StatusBar(Widget):
         app: Any = self.app
         st = app.runtime_status
         status = self._status(app, st)
-        waiting = st.escalations_waiting if st is not None else 0
-        line = Text.assemble(*self._tabs(app.current_mode, waiting, compact=False), *status)
+        badges = {
+            "escalations": (st.escalations_waiting if st is not None else 0, "bold reverse magenta"),
+            "alerts": (st.alerts_firing if st is not None else 0, "bold reverse red"),
+        }
+        line = Text.assemble(*self._tabs(app.current_mode, badges, compact=False), *status)
         if line.cell_len > self.size.width > 0:  # too narrow: name only the current screen, the others by key
-            line = Text.assemble(*self._tabs(app.current_mode, waiting, compact=True), *status)
+            line = Text.assemble(*self._tabs(app.current_mode, badges, compact=True), *status)
         line.no_wrap, line.overflow = True, "ellipsis"
         return line
 
     @staticmethod
-    def _tabs(mode: str, waiting: int, *, compact: bool) -> list[tuple[str, str] | str]:
+    def _tabs(mode: str, badges: dict[str, tuple[int, str]], *, compact: bool) -> list[tuple[str, str] | str]:
         parts: list[tuple[str, str] | str] = [(" agentops ", "bold reverse"), " "]
         for name, key, label in SCREEN_TABS:
             if name == mode:
                 parts += [(key, "dim"), (f" {label} ", "bold underline")]
             else:
                 parts += [(key, "dim")] if compact else [(key, "dim"), f" {label} "]
-            if name == "escalations" and waiting:
-                # A badge on the tab that shows them: early in the line, so a narrow terminal keeps it.
-                parts.append((f" {waiting} ", "bold reverse magenta"))
+            count, style = badges.get(name, (0, ""))
+            if count:  # a badge on the tab that shows them: early in the line, so a narrow terminal keeps it
+                parts.append((f" {count} ", style))
             parts.append(" ")
         return parts
 

@@ -31,6 +31,7 @@ from agentops.runtime.errors import (
     ProviderError,
     RateLimitedError,
 )
+from agentops.runtime.tracing import Span
 
 if TYPE_CHECKING:
     from agentops.runtime.calls.client import LLMClient
@@ -123,7 +124,9 @@ async def _attempts(client: LLMClient, call: Call, dep: Deployment) -> ProviderR
             },
         )
         try:
-            reply = await complete(dep, call.messages, timeout=min(dep.timeout_s, remaining), **params)
+            reply = await complete(
+                dep, call.messages, timeout=min(dep.timeout_s, remaining), **_traced(params, attempt)
+            )
         except ProviderError as exc:
             if limits is not None:
                 limits.done(handles, None)
@@ -152,6 +155,13 @@ async def _attempts(client: LLMClient, call: Call, dep: Deployment) -> ProviderR
         if limits is not None:
             limits.done(handles, reply.usage.input_tokens + reply.usage.output_tokens)
         return reply
+
+
+def _traced(params: dict[str, Any], attempt: Span) -> dict[str, Any]:
+    """The parameters with a W3C ``traceparent`` header naming the attempt's span, so a provider's
+    (or a proxy's) own traces join ours."""
+    headers = {**(params.get("extra_headers") or {}), "traceparent": f"00-{attempt.trace_id}-{attempt.span_id}-01"}
+    return {**params, "extra_headers": headers}
 
 
 def _settle_breaker(breaker: CircuitBreaker, exc: ProviderError, probe: bool) -> None:

@@ -6,11 +6,13 @@ names. Secrets never live in the file: a deployment names the environment variab
 holds its key (``api_key_env``). A bad file fails at start with a
 :class:`~agentops.runtime.errors.ConfigError` naming the file, the key and the reason.
 
-Owns the sections (:mod:`.sections`, cost control's in :mod:`.costs`), :class:`Settings`
-(:mod:`.settings`) and :func:`load_settings` (:mod:`.loading`). May import only the
+Owns the sections (:mod:`.sections`; cost control's in :mod:`.costs`, alerts' in
+:mod:`.alerting`, the trace export's in :mod:`.exporting`), :class:`Settings` (:mod:`.settings`)
+and :func:`load_settings` (:mod:`.loading`). May import only the
 errors and the simulator's own configuration model.
 """
 
+from agentops.runtime.config.alerting import AlertSettings, CommandHookSettings, WebhookSettings
 from agentops.runtime.config.costs import (
     BUDGET_SCOPES,
     BudgetAction,
@@ -20,6 +22,7 @@ from agentops.runtime.config.costs import (
     RouterRule,
     RouterSettings,
 )
+from agentops.runtime.config.exporting import OtlpSettings
 from agentops.runtime.config.loading import default_config_path, load_settings
 from agentops.runtime.config.sections import (
     SIMULATOR_API_BASE,
@@ -45,17 +48,20 @@ from agentops.runtime.config.settings import Settings
 __all__ = [
     "BUDGET_SCOPES",
     "SIMULATOR_API_BASE",
+    "AlertSettings",
     "ApiSettings",
     "BudgetAction",
     "BudgetSettings",
     "CacheSettings",
     "CircuitSettings",
+    "CommandHookSettings",
     "DeploymentSettings",
     "FlagRule",
     "FlagSettings",
     "FlagValue",
     "GateSettings",
     "LogSettings",
+    "OtlpSettings",
     "PriceOverride",
     "PromptSettings",
     "RateLimitSettings",
@@ -67,6 +73,7 @@ __all__ = [
     "Settings",
     "SimulatorSettings",
     "StoreSettings",
+    "WebhookSettings",
     "WorkerSettings",
     "default_config_path",
     "load_settings",

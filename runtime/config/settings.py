@@ -6,7 +6,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from agentops.runtime.config.alerting import AlertSettings
 from agentops.runtime.config.costs import BudgetSettings, CacheSettings, RateLimitSettings, RouterSettings
+from agentops.runtime.config.exporting import OtlpSettings
 from agentops.runtime.config.sections import (
     SIMULATOR_API_BASE,
     ApiSettings,
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     api: ApiSettings = ApiSettings()
     prompts: PromptSettings = PromptSettings()
+    alerts: AlertSettings = AlertSettings()
+    otlp: OtlpSettings = OtlpSettings()
     flags: dict[str, FlagSettings] = {}
     budgets: BudgetSettings = BudgetSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()

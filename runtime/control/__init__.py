@@ -1,11 +1,12 @@
 """The control plane: the one interface the console and the CLI use, in-process or over HTTP.
 
 Owns the :class:`Control` protocol (:mod:`.protocol`), :class:`LocalControl` over a runtime
-in this process or a store file (:mod:`.local`), :class:`RemoteControl` over ``agentops
-serve`` (:mod:`.remote`, with :mod:`.link` for the requests and the live event stream),
-the operator's actions on the queue and escalations, audited (:mod:`.operations`), and
-the control API itself (:mod:`.api`: FastAPI routes and bodies, tokens and roles,
-Prometheus metrics, the server process), loaded only by ``agentops serve``.
+in this process or a store file (:mod:`.local`, its costs part in :mod:`.local_costs`),
+:class:`RemoteControl` over ``agentops serve`` (:mod:`.remote`, with :mod:`.link` for the
+requests and the live event stream), the operator's actions on the queue, escalations and
+alerts, audited (:mod:`.operations`), and the control API itself (:mod:`.api`: FastAPI routes
+and bodies, the event stream, tokens and roles, Prometheus metrics, the server process),
+loaded only by ``agentops serve``.
 
 May import: everything in the runtime below it. It is the only package that knows the API
 (FastAPI and uvicorn are imported nowhere else; import-linter checks it).

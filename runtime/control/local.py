@@ -10,6 +10,7 @@ from typing import Any
 
 from agentops.runtime.calls import Budgets, BudgetStatus, start_of_day
 from agentops.runtime.config import Settings
+from agentops.runtime.control.local_costs import CostsControl
 from agentops.runtime.control.operations import Operations
 from agentops.runtime.control.protocol import Control, RuntimeStatus, start_of_today
 from agentops.runtime.engine import CircuitStatus, Runtime
@@ -19,15 +20,16 @@ from agentops.runtime.rollouts import Flags, FlagStatus, PromptRegistry, PromptS
 from agentops.runtime.rollouts import actions as prompt_actions
 from agentops.runtime.rollouts import views as prompt_ops
 from agentops.store import (
+    AlertRecord,
+    AlertStore,
     AuditRecord,
     CircuitEventRecord,
-    CostRow,
     EscalationRecord,
     SpanRecord,
     Store,
     TaskRecord,
 )
-from agentops.store.costs import CacheTotals, CostStore
+from agentops.store.costs import CacheTotals
 from agentops.store.store import CallBucket, CallTotals
 
 __all__ = [
@@ -43,8 +45,9 @@ __all__ = [
 ]
 
 
-class LocalControl:
-    """Control of an in-process runtime, or read-only access to a store file."""
+class LocalControl(CostsControl):
+    """Control of an in-process runtime, or read-only access to a store file (its spend,
+    budgets and cache in :class:`~.local_costs.CostsControl`)."""
 
     connection_state = "connected"
 
@@ -62,6 +65,7 @@ class LocalControl:
         configured = runtime.settings if runtime is not None else settings or Settings()
         self._settings = configured
         self._budget_view: Budgets | None = None
+        self._alerts = AlertStore(store)
         attempts = configured.workers.max_attempts
         self._ops = Operations(store, registry, runtime, attempts)
         if runtime is not None and runtime.prompts is not None and runtime.flags is not None:
@@ -112,6 +116,7 @@ class LocalControl:
             stats.busy if stats else 0,
             await self._store.count_tasks(status="queued"),  # fresh, not the pool's last poll
             await self._store.count_escalations(status="pending"),
+            len(await self._alerts.firing()),
         )
 
     async def list_tasks(
@@ -131,56 +136,6 @@ class LocalControl:
     async def task_spans(self, task_id: str) -> list[SpanRecord]:
         """The spans of a task, in start order."""
         return await self._store.spans_for_task(task_id)
-
-    async def call_buckets(self, *, since: float, until: float, bucket_s: float = 60.0) -> list[CallBucket]:
-        """LLM calls, errors and P95 latency per bucket, oldest first (empty buckets included)."""
-        return await self._store.call_buckets(since=since, until=until, bucket_s=bucket_s)
-
-    async def call_totals(self, *, since: float = 0.0) -> CallTotals:
-        """LLM call counts (calls, errors, retries, fallbacks) and cost since ``since``."""
-        return await self._store.call_totals(since=since)
-
-    async def spend(self, *, since: float, until: float | None = None) -> float:
-        """Ledger spend in USD in a time range."""
-        return await self._store.spend(since=since, until=until)
-
-    async def budgets(self) -> list[BudgetStatus]:
-        """Every capped budget in use today, with its cap, reservations, rate and time to exhaustion."""
-        return await (await self._budgets()).statuses()
-
-    async def set_budget(
-        self, scope: str, key: str, cap: float, *, actor: str, via: str = "console"
-    ) -> BudgetStatus | None:
-        """Set a budget's cap live (``key`` ``*``: the scope's default), audited.
-
-        Raises:
-            ConfigError: an unknown scope or a cap that is not positive.
-        """
-        budgets = await self._budgets()
-        await budgets.set_cap(scope, key, cap, actor=actor, via=via)
-        return next((b for b in await budgets.statuses() if (b.scope, b.key) == (scope, key)), None)
-
-    async def _budgets(self) -> Budgets:
-        if self.runtime is not None and self.runtime.budgets is not None:
-            return self.runtime.budgets
-        if self._budget_view is None:
-            self._budget_view = Budgets(self._settings.budgets, CostStore(self._store))
-        await self._budget_view.load()  # caps another process set
-        return self._budget_view
-
-    async def cache_stats(self, *, since: float) -> CacheTotals:
-        """Response-cache hits, savings and entries since ``since``."""
-        return await CostStore(self._store).cache_totals(since=since)
-
-    async def clear_cache(self, *, prompt: str | None = None, actor: str, via: str = "console") -> int:
-        """Drop cached answers (all, or one prompt's), audited. Returns how many."""
-        if self.runtime is not None and self.runtime.cache is not None:
-            return await self.runtime.cache.clear(prompt=prompt, actor=actor, via=via)
-        return await CostStore(self._store).clear(prompt=prompt, actor=actor, via=via)
-
-    async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
-        """Ledger spend grouped by a dimension."""
-        return await self._store.costs_by(by, since=since)
 
     async def circuits(self) -> list[CircuitStatus]:
         """Every deployment's breaker (empty when not connected to a live runtime)."""
@@ -284,6 +239,29 @@ class LocalControl:
     async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
         """Change a flag live (audited)."""
         return await self._flags.change(name, changes, actor=actor, via=via)
+
+    async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
+        return await self._alerts.history(status=status, limit=limit)
+
+    async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:
+        """Acknowledge an alert (audited); one raised by an event (a canary rollback) resolves.
+
+        Raises:
+            NotFoundError: no such alert.
+        """
+        return await self._ops.acknowledge_alert(alert_id, actor=actor, via=via)
+
+    async def silence_alert(
+        self, alert_id: str, duration_s: float, *, actor: str, via: str = "console", reason: str | None = None
+    ) -> AlertRecord:
+        """Hold an alert's rule and key quiet for ``duration_s`` (firings recorded, not delivered; audited).
+
+        Raises:
+            NotFoundError: no such alert.
+            DecisionError: a duration that is not above 0.
+        """
+        return await self._ops.silence_alert(alert_id, duration_s, actor=actor, via=via, reason=reason)
 
     async def record_action(self, actor: str, via: str, action: str, target: str, details: dict[str, Any]) -> None:
         """Add an operator action that is not a queue or escalation change (a config reload) to the audit log."""

@@ -1,4 +1,4 @@
-"""Operator actions on the durable queue and escalations, with or without a live runtime.
+"""Operator actions on the durable queue, escalations and alerts, with or without a live runtime.
 
 These work against the store directly, so the CLI can submit, cancel and decide from
 another process while a runtime runs its workers elsewhere on the same machine (the
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from typing import Any
 
+from agentops.runtime.alerts import EVENT_RULES
 from agentops.runtime.engine import Runtime
 from agentops.runtime.errors import ConflictError, DecisionError, NotFoundError
 from agentops.runtime.registry import Registry
@@ -22,9 +24,11 @@ from agentops.runtime.tasks.escalation import (
     validate_budget_edit,
     validate_edit,
 )
-from agentops.runtime.tasks.runner import TaskRunner
+from agentops.runtime.tasks.runner import validate_input
 from agentops.runtime.tracing import new_trace_id
 from agentops.store import (
+    AlertRecord,
+    AlertStore,
     AlreadyDecidedError,
     AuditRecord,
     EscalationRecord,
@@ -58,6 +62,7 @@ class Operations:
         self.runtime = runtime
         self.queue = TaskQueue(store)
         self.escalations = EscalationStore(store)
+        self.alerts = AlertStore(store)
         self.max_attempts = max_attempts
 
     async def submit(
@@ -78,7 +83,7 @@ class Operations:
                 agent, input, user_id=user_id, session_id=session_id, priority=priority, idempotency_key=idempotency_key
             )
         else:
-            TaskRunner.validate_input(self.registry, agent, input)
+            validate_input(self.registry, agent, input)
             task, created = await self.queue.submit(
                 agent,
                 input,
@@ -168,3 +173,43 @@ class Operations:
     async def audit_log(self, limit: int = 200) -> list[AuditRecord]:
         """Recent operator actions, newest first."""
         return await self.escalations.audit_log(limit=limit)
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str) -> AlertRecord:
+        """Acknowledge an alert (audited); one raised by an event (a canary rollback) resolves.
+
+        Raises:
+            NotFoundError: no such alert.
+        """
+        alert = await self._alert(alert_id)
+        engine = self.runtime.alerts if self.runtime is not None else None
+        if engine is not None:
+            await engine.acknowledge(alert.id, actor=actor, via=via)
+        else:  # the store only: resolve an event's alert here, as the engine would
+            acked = await self.alerts.acknowledge(alert.id, actor=actor, via=via)
+            if acked is not None and acked.rule in EVENT_RULES and acked.status == "firing":
+                await self.alerts.resolve(acked.rule, acked.key, f"acknowledged by {actor}")
+        return await self._alert(alert.id)
+
+    async def silence_alert(
+        self, alert_id: str, duration_s: float, *, actor: str, via: str, reason: str | None = None
+    ) -> AlertRecord:
+        """Hold an alert's rule and key quiet for ``duration_s`` (firings recorded, not delivered; audited).
+
+        Raises:
+            NotFoundError: no such alert.
+            DecisionError: a duration that is not above 0.
+        """
+        if not duration_s > 0:
+            raise DecisionError(f"silence for a duration above 0 seconds, not {duration_s:g}")
+        alert = await self._alert(alert_id)
+        until = time.time() + duration_s
+        await self.alerts.silence(alert.rule, alert.key, until=until, actor=actor, via=via, reason=reason)
+        return await self._alert(alert.id)
+
+    async def _alert(self, alert_id: str) -> AlertRecord:
+        alert = await self.alerts.get(alert_id)
+        if alert is None:
+            raise NotFoundError(f"no alert {alert_id!r} (agentops alerts lists them)")
+        return alert

@@ -16,7 +16,15 @@ from agentops.runtime.calls import BudgetStatus, start_of_day
 from agentops.runtime.engine import CircuitStatus
 from agentops.runtime.events import Subscription
 from agentops.runtime.rollouts import FlagStatus, PromptSummary, PromptVersionInfo, RolloutInfo
-from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
+from agentops.store import (
+    AlertRecord,
+    AuditRecord,
+    CircuitEventRecord,
+    CostRow,
+    EscalationRecord,
+    SpanRecord,
+    TaskRecord,
+)
 from agentops.store.costs import CacheTotals
 from agentops.store.store import CallBucket, CallTotals
 
@@ -44,6 +52,8 @@ class RuntimeStatus:
     queue_depth: int = 0
     escalations_waiting: int = 0
     """Escalations waiting for an operator's decision."""
+    alerts_firing: int = 0
+    """Alerts firing now."""
 
     @property
     def workers_idle(self) -> int:
@@ -201,4 +211,18 @@ class Control(Protocol):
 
     async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
         """Change a flag live (audited)."""
+        ...
+
+    async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
+        ...
+
+    async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:
+        """Acknowledge an alert (audited); one raised by an event (a canary rollback) resolves."""
+        ...
+
+    async def silence_alert(
+        self, alert_id: str, duration_s: float, *, actor: str, via: str = "console", reason: str | None = None
+    ) -> AlertRecord:
+        """Hold an alert's rule and key quiet for ``duration_s`` (firings recorded, not delivered; audited)."""
         ...

@@ -27,7 +27,15 @@ from agentops.runtime.errors import (
 from agentops.runtime.events import Subscription
 from agentops.runtime.rollouts import PromptSummary, PromptVersionInfo, RolloutInfo
 from agentops.runtime.rollouts.flags import FlagStatus
-from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
+from agentops.store import (
+    AlertRecord,
+    AuditRecord,
+    CircuitEventRecord,
+    CostRow,
+    EscalationRecord,
+    SpanRecord,
+    TaskRecord,
+)
 from agentops.store.store import CallBucket, CallTotals
 
 __all__ = ["TOKEN_ENV", "RemoteControl", "resolve_token"]
@@ -278,6 +286,21 @@ class RemoteControl:
     async def set_flag(self, name: str, changes: dict[str, Any], *, actor: str, via: str = "console") -> FlagStatus:
         """Change a flag live; the server records the token's name as the actor."""
         return _build(FlagStatus, await self._request("PATCH", f"/v1/flags/{_q(name)}", json=changes))
+
+    async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
+        return [_build(AlertRecord, a) for a in await self._get("/v1/alerts", status=status or "all", limit=limit)]
+
+    async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:
+        """Acknowledge an alert; the server records the token's name as the actor."""
+        return _build(AlertRecord, await self._post(f"/v1/alerts/{_q(alert_id)}/ack"))
+
+    async def silence_alert(
+        self, alert_id: str, duration_s: float, *, actor: str, via: str = "console", reason: str | None = None
+    ) -> AlertRecord:
+        """Silence an alert's rule and key for ``duration_s``; audited under the token's name."""
+        body = {"duration_s": duration_s, "reason": reason}
+        return _build(AlertRecord, await self._post(f"/v1/alerts/{_q(alert_id)}/silence", body))
 
 
 def _summary(data: dict[str, Any]) -> PromptSummary:

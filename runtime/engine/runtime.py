@@ -14,6 +14,7 @@ import socket
 import uuid
 from typing import Any
 
+from agentops.runtime.alerts import AlertEngine
 from agentops.runtime.calls import (
     Budgets,
     CircuitBreaker,
@@ -31,6 +32,7 @@ from agentops.runtime.engine.status import CircuitStatus, circuit_statuses
 from agentops.runtime.engine.wiring import build_client, build_deployments
 from agentops.runtime.errors import ConfigError
 from agentops.runtime.events import EventBus
+from agentops.runtime.exporters import OtlpExporter
 from agentops.runtime.logs import get_logger
 from agentops.runtime.registry import Registry, default_registry, import_agent_modules
 from agentops.runtime.rollouts import Flags, PromptRegistry
@@ -79,6 +81,11 @@ class Runtime:
         """Budget caps, reservations and spend (after :meth:`start`)."""
         self.cache: ResponseCache | None = None
         """The response cache (after :meth:`start`)."""
+        self.alerts: AlertEngine | None = None
+        self.exporter: OtlpExporter | None = None
+        """The OTLP exporter (``[otlp] enabled``), after :meth:`start`."""
+        """Alert rules and their firings (after :meth:`start`; evaluated when workers run here)."""
+        """The response cache (after :meth:`start`)."""
         self.pacer = Pacer(settings.rate_limits)
         self.router = ModelRouter(settings.routers)
         self._rollouts: asyncio.Task[None] | None = None
@@ -120,6 +127,14 @@ class Runtime:
         self.budgets = Budgets(s.budgets, costs)
         await self.budgets.load()
         self.cache = ResponseCache(s.cache, costs)
+        try:
+            self.alerts = AlertEngine(self.store, self.bus, s.alerts)
+            if s.otlp.enabled:  # every span that ends, batched off the hot path
+                self.exporter = OtlpExporter(s.otlp)
+                self.bus.span_sinks.append(self.exporter)
+        except ConfigError:
+            await self.store.close()
+            raise
         await self.cache.load()
         self._tasks = TaskRunner(s, self.registry, self.store, self.bus, self.wait_ready, self.owner)
         self._tasks.prompts, self._tasks.flags = self.prompts, self.flags
@@ -135,6 +150,7 @@ class Runtime:
             )
             await self.pool.start()
             self._rollouts = asyncio.get_running_loop().create_task(self._watch_rollouts(), name="agentops-rollouts")
+            self.alerts.start()  # every process that runs workers (serve, tui, worker, demo) evaluates
         if load_providers:
             self.load_providers()
 
@@ -166,6 +182,11 @@ class Runtime:
         interrupted = 0
         if self.pool is not None:
             interrupted = await self.pool.stop(grace_s)
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self.exporter is not None:  # what is waiting goes before the process does
+            self.bus.span_sinks.remove(self.exporter)
+            await asyncio.to_thread(self.exporter.shutdown)
         if self._rollouts is not None:
             self._rollouts.cancel()
             await asyncio.gather(self._rollouts, return_exceptions=True)

@@ -126,7 +126,7 @@ class SimulatorApp:
         behaviour = config.behaviour(chat.model)
         state = self.state(chat.model)
         tokens = prompt_tokens(chat.messages)
-        stats = self.stats.record_request(chat.model, chat.stream, tokens)
+        stats = self.stats.record_request(chat.model, chat.stream, tokens, request.headers.get("traceparent"))
         u, z = state.rng.random(), state.rng.gauss(0.0, 1.0)
         wants_json = (chat.calls_tool or chat.json_schema is not None) and not behaviour.replies
         fault = decide(behaviour, state, now=self.elapsed(), prompt_tokens=tokens, wants_json=wants_json, u=u)

@@ -31,6 +31,7 @@ class ModelStats:
         prompt_tokens: Sum of estimated prompt tokens.
         completion_tokens: Sum of estimated completion tokens (answers only).
         cached_tokens: Sum of reported cached prompt tokens.
+        traceparents: The W3C ``traceparent`` headers of the last requests (newest last, 100 kept).
     """
 
     requests: int = 0
@@ -42,6 +43,7 @@ class ModelStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    traceparents: list[str] = field(default_factory=list)
 
     def status(self, code: int) -> int:
         """Number of responses sent with status ``code``."""
@@ -74,12 +76,16 @@ class SimStats:
         """Counters of model ``name`` (all zero if it got no request)."""
         return self.models.get(name) or ModelStats()
 
-    def record_request(self, model: str, stream: bool, prompt_tokens: int) -> ModelStats:
+    def record_request(
+        self, model: str, stream: bool, prompt_tokens: int, traceparent: str | None = None
+    ) -> ModelStats:
         """Count one arriving request for ``model``; return its counters."""
         stats = self.models.get(model)
         if stats is None:
             stats = self.models[model] = ModelStats()
         stats.requests += 1
+        if traceparent:
+            stats.traceparents = [*stats.traceparents[-99:], traceparent]
         stats.streams += int(stream)
         stats.prompt_tokens += prompt_tokens
         return stats

@@ -33,9 +33,25 @@ from agentops.runtime.tasks.subtasks import WaitingForSubtasks
 from agentops.runtime.tracing import Tracer, new_trace_id
 from agentops.store import EscalationStore, Journal, Store, TaskQueue, TaskRecord
 
-__all__ = ["TaskRunner"]
+__all__ = ["TaskRunner", "validate_input"]
 
 log = get_logger("agentops.runtime")
+
+
+def validate_input(registry: Registry, agent: str, input: Any) -> tuple[AgentSpec, Any]:
+    """The agent and its validated input.
+
+    Raises:
+        UnknownAgentError: no such agent.
+        TaskInputError: the input fails the agent's input model.
+    """
+    spec = registry.get_agent(agent)
+    if spec.input_model is None:
+        return spec, input
+    try:
+        return spec, spec.input_model.model_validate(input)
+    except ValidationError as exc:
+        raise TaskInputError(f"input for agent {agent!r} is invalid: {describe_validation(exc)}") from None
 
 
 class TaskRunner:
@@ -70,24 +86,8 @@ class TaskRunner:
         """Set whenever this process queued a task: wakes idle workers."""
 
     def validate(self, agent: str, input: Any) -> tuple[AgentSpec, Any]:
-        """The agent and its validated input; see :meth:`validate_input`."""
-        return self.validate_input(self.registry, agent, input)
-
-    @staticmethod
-    def validate_input(registry: Registry, agent: str, input: Any) -> tuple[AgentSpec, Any]:
-        """The agent and its validated input.
-
-        Raises:
-            UnknownAgentError: no such agent.
-            TaskInputError: the input fails the agent's input model.
-        """
-        spec = registry.get_agent(agent)
-        if spec.input_model is None:
-            return spec, input
-        try:
-            return spec, spec.input_model.model_validate(input)
-        except ValidationError as exc:
-            raise TaskInputError(f"input for agent {agent!r} is invalid: {describe_validation(exc)}") from None
+        """The agent and its validated input; see :func:`validate_input`."""
+        return validate_input(self.registry, agent, input)
 
     async def submit(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,38 @@ async def test_remote_control_drives_an_escalation_to_the_end_over_the_event_str
         await viewer.close()
     with pytest.raises(RemoteError, match="401"):
         await RemoteControl.connect(s.url, "wrong-token-0123456789")
+
+
+async def test_alerts_are_listed_acknowledged_and_silenced_over_the_api_and_remote_control(serve_with):
+    s = await serve_with()
+    s.runtime.bus.publish("prompt.changed", prompt="greet", change="canary.rolled_back", version=2, reason="errors")
+    async with s.client(VIEWER) as viewer, s.client(OPERATOR) as op:
+        for _ in range(200):  # the engine follows rollouts' events as they come
+            firing = (await viewer.get("/v1/alerts", params={"status": "firing"})).json()
+            if firing:
+                break
+            await asyncio.sleep(0.02)
+        (alert,) = firing
+        assert alert["rule"] == "canary_rollback" and alert["key"] == "prompt=greet"
+        assert (await viewer.get("/v1/status")).json()["alerts_firing"] == 1
+        assert (await viewer.post(f"/v1/alerts/{alert['id']}/ack")).status_code == 403  # operators act
+        quiet = await op.post(f"/v1/alerts/{alert['id']}/silence", json={"duration_s": 3600, "reason": "known"})
+        assert quiet.status_code == 200 and quiet.json()["silenced_until"] > time.time() + 3500
+        bad = await op.post(f"/v1/alerts/{alert['id']}/silence", json={"duration_s": 0})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "duration_s"]
+        assert (await op.post("/v1/alerts/a-nope/ack")).status_code == 404
+        metrics = (await viewer.get("/metrics")).text
+        assert 'agentops_alerts{alertname="canary_rollback",alertstate="firing",key="prompt=greet"' in metrics
+    remote = await RemoteControl.connect(s.url, OPERATOR)
+    try:
+        acked = await remote.acknowledge_alert(alert["id"], actor="ignored")
+        assert acked.acked_by == "ana" and acked.status == "resolved"  # an event's alert resolves with it
+        assert await remote.alerts(status="firing") == []
+        assert [a.id for a in await remote.alerts()] == [alert["id"]]
+    finally:
+        await remote.close()
+    audit = [(a.actor, a.action) for a in await LocalControl.of(s.runtime).audit_log()]
+    assert ("ana", "alert.ack") in audit and ("ana", "alert.silence") in audit
 
 
 async def _read_events(client: httpx.AsyncClient, headers: dict[str, Any], count: int) -> list[tuple[str, str, Any]]:

@@ -237,3 +237,39 @@ def test_budgets_and_cache_through_a_server(serve_process, tmp_path: Path):
         ("ana", "api", "user-day:u-1", {"scope": "user-day", "from": None, "to": 3.0})
     ]
     assert [(a, v, t) for a, v, t, _ in audit_rows(tmp_path / "agentops.db", "cache.clear")] == [("ana", "api", "*")]
+
+
+def test_alerts_list_ack_and_silence_on_the_store_file(tmp_path: Path):
+    import asyncio
+
+    from agentops.store import AlertStore, Store
+
+    async def seed() -> str:
+        store = await Store.open(tmp_path / "agentops.db")
+        try:
+            alerts = AlertStore(store)
+            fired = await alerts.fire("daily_cost", "global", "warning", "spend today $9 is 3.0x", {"today_usd": 9}, 0)
+            await alerts.fire("canary_rollback", "prompt=greet", "warning", "canary rolled back", {}, 0)
+            assert fired is not None
+            return fired.id
+        finally:
+            await store.close()
+
+    cost_id = asyncio.run(seed())
+    listed = agentops("alerts", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert cost_id in listed.stdout and "daily_cost" in listed.stdout and "canary_rollback" in listed.stdout
+    canary_id = next(line.split()[0] for line in listed.stdout.splitlines() if "canary_rollback" in line)
+    acked = agentops("alerts", "ack", canary_id, cwd=tmp_path, env={"AGENTOPS_ACTOR": "ana"})
+    assert acked.returncode == 0 and "acknowledged (canary_rollback prompt=greet: resolved)" in acked.stdout
+    quiet = agentops("alerts", "silence", cost_id, "--for", "4h", cwd=tmp_path, env={"AGENTOPS_ACTOR": "ana"})
+    assert quiet.returncode == 0 and "daily_cost global silenced until" in quiet.stdout
+    bad = agentops("alerts", "silence", cost_id, "--for", "soon", cwd=tmp_path)
+    assert bad.returncode == 2 and "--for:" in bad.stderr
+    missing = agentops("alerts", "ack", "a-nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "no alert 'a-nope'" in missing.stderr
+    left = agentops("alerts", cwd=tmp_path)
+    assert canary_id not in left.stdout and "firing silenced" in left.stdout  # resolved; the cost one quiet
+    with sqlite3.connect(tmp_path / "agentops.db") as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'ana' ORDER BY id")]
+    assert actions == ["alert.ack", "alert.silence"]

@@ -63,7 +63,7 @@ def no_traceback(text: str) -> bool:
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 def test_demo_every_screen_with_one_action_on_each(tmp_path: Path) -> None:
-    """The demo's own configuration (a router as the default route, budgets, flags), every
+    """The demo's own configuration (a router as the default route, budgets, flags, alerts), every
     screen opened and one action taken on each, in a real terminal: no traceback anywhere."""
     session = f"agentops-e2e-{uuid.uuid4().hex[:8]}"
     marker = tmp_path / "exit-code"
@@ -114,6 +114,13 @@ def test_demo_every_screen_with_one_action_on_each(tmp_path: Path) -> None:
         wait(lambda s: "Kill flag kb_search" in s, 20, "the kill switch's modal")
         keys("Enter")
         wait(lambda s: "KILLED" in s, 20, "the killed flag")
+        # Alerts: the outage makes the fallback slow; its latency alert fires within two minutes.
+        keys("7")
+        wait(lambda s: "latency_p95" in s and "firing" in s, 150, "the latency alert firing")
+        keys("a")
+        wait(lambda s: "Acknowledge alert" in s, 20, "the acknowledge modal")
+        keys("Enter")
+        wait(lambda s: "firing acked" in s, 20, "the acknowledged alert")
         keys("q")
         wait_screen(session, lambda s: "SHELL-BACK" in s, 20, "the shell after q")
         assert marker.read_text().strip() == "0"

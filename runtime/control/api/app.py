@@ -17,16 +17,14 @@ longer kept (then it reloads).
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from agentops.runtime.control.api.schemas import (
+    AlertSilence,
     BudgetCap,
     CacheClear,
     CacheCleared,
@@ -48,11 +46,11 @@ from agentops.runtime.control.api.state import (
     Operator,
     Refused,
     Since,
-    StreamSlot,
     TaskId,
     Viewer,
     principal,
 )
+from agentops.runtime.control.api.stream import add_event_stream
 from agentops.runtime.control.local import BudgetStatus, RuntimeStatus
 from agentops.runtime.engine import CircuitStatus
 from agentops.runtime.errors import (
@@ -64,11 +62,18 @@ from agentops.runtime.errors import (
     TaskInputError,
     UnknownAgentError,
 )
-from agentops.runtime.events import Event
 from agentops.runtime.logs import get_logger
 from agentops.runtime.rollouts import PromptSummary, PromptVersionInfo, RolloutInfo
 from agentops.runtime.rollouts.flags import FlagStatus
-from agentops.store import AuditRecord, CircuitEventRecord, CostRow, EscalationRecord, SpanRecord, TaskRecord
+from agentops.store import (
+    AlertRecord,
+    AuditRecord,
+    CircuitEventRecord,
+    CostRow,
+    EscalationRecord,
+    SpanRecord,
+    TaskRecord,
+)
 from agentops.store.store import CallBucket, CallTotals
 
 __all__ = ["ApiState", "create_app"]
@@ -248,43 +253,14 @@ def create_app(state: ApiState) -> FastAPI:
         """Operator actions, newest first."""
         return await state.control.audit_log(limit=limit)
 
-    @app.get("/v1/events", response_class=EventSourceResponse, responses={503: {"model": ErrorBody}})
-    async def events(
-        request: Request,
-        who: StreamSlot,
-        kinds: Annotated[str | None, Query(max_length=1000, description="comma-separated kinds or prefixes")] = None,
-        last_event_id: Annotated[str | None, Header(max_length=100)] = None,
-    ) -> AsyncIterator[ServerSentEvent]:
-        """Live runtime events as Server-Sent Events; ``Last-Event-ID`` resumes after a drop."""
-        bus = state.runtime.bus
-        wanted = frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
-        sub = bus.subscribe(20_000, kinds=wanted)
-        state.streams[sub] = who.name
-        try:
-            after = _position(bus.epoch, last_event_id)
-            backlog = [] if last_event_id is None else (bus.since(after, wanted) if after is not None else None)
-            resumed = backlog is not None and after is not None
-            position = after if after is not None and backlog is not None else bus.last_seq
-            yield ServerSentEvent(
-                event="stream.open" if backlog is not None else "stream.reset",
-                id=f"{bus.epoch}:{position}",
-                data={"epoch": bus.epoch, "resumed": resumed},
-            )
-            for e in backlog or []:
-                yield _sse(bus.epoch, e)
-            dropped = 0
-            async for e in sub:
-                if sub.dropped != dropped:  # this client fell behind: it must reload
-                    dropped = sub.dropped
-                    yield ServerSentEvent(
-                        event="stream.reset", id=f"{bus.epoch}:{e.seq - 1}", data={"dropped": dropped}
-                    )
-                yield _sse(bus.epoch, e)
-                if await request.is_disconnected():
-                    break
-        finally:
-            sub.close()
-            state.streams.pop(sub, None)
+    add_event_stream(app, state)
+
+    @app.get("/v1/alerts")
+    async def alerts(
+        _who: Viewer, status: Literal["firing", "resolved", "all"] = "all", limit: Limit = 200
+    ) -> list[AlertRecord]:
+        """Alerts newest first: those firing now and the history, with the figures that fired each."""
+        return await state.control.alerts(status=None if status == "all" else status, limit=limit)
 
     @app.get("/v1/prompts")
     async def prompts(_who: Viewer) -> list[PromptSummary]:
@@ -377,6 +353,18 @@ def create_app(state: ApiState) -> FastAPI:
             escalation_id, body.action, actor=who.name, via=API_VIA, args=body.args, comment=body.comment
         )
 
+    @app.post("/v1/alerts/{alert_id}/ack", responses={404: {"model": ErrorBody}})
+    async def acknowledge_alert(who: Operator, alert_id: TaskId) -> AlertRecord:
+        """Acknowledge an alert (an alert raised by an event, a canary rollback, resolves with it)."""
+        return await state.control.acknowledge_alert(alert_id, actor=who.name, via=API_VIA)
+
+    @app.post("/v1/alerts/{alert_id}/silence", responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+    async def silence_alert(who: Operator, alert_id: TaskId, body: AlertSilence) -> AlertRecord:
+        """Hold an alert's rule and key quiet for a while: firings are recorded, not delivered."""
+        return await state.control.silence_alert(
+            alert_id, body.duration_s, actor=who.name, via=API_VIA, reason=body.reason
+        )
+
     @app.post("/v1/config/reload", responses={422: {"model": ErrorBody}})
     async def reload(who: Admin) -> dict[str, list[str]]:
         """Re-read the configuration file and apply what can change live (as SIGHUP does)."""
@@ -385,17 +373,3 @@ def create_app(state: ApiState) -> FastAPI:
         return asdict(await state.reload(who.name, API_VIA))
 
     return app
-
-
-def _position(epoch: str, last_event_id: str | None) -> int | None:
-    """The seq a resuming client saw last; None if there is none, or it is from another process."""
-    if not last_event_id:
-        return None
-    their_epoch, _, seq = last_event_id.partition(":")
-    if their_epoch != epoch or not re.fullmatch(r"[0-9]{1,18}", seq):
-        return None  # another process (a restart) or a malformed id: the client must reload
-    return int(seq)
-
-
-def _sse(epoch: str, e: Event) -> ServerSentEvent:
-    return ServerSentEvent(event=e.kind, id=f"{epoch}:{e.seq}", data={"kind": e.kind, "ts": e.ts, "data": e.data})

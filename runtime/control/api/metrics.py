@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from agentops.runtime.engine import Runtime
 from agentops.runtime.events import Event, Subscription
 from agentops.runtime.logs import get_logger
+from agentops.store import AlertStore
 
 __all__ = ["RuntimeMetrics"]
 
@@ -62,6 +63,15 @@ class RuntimeMetrics:
         self.workers = Gauge("agentops_workers", "Workers in this process", registry=r)
         self.workers_busy = Gauge("agentops_workers_busy", "Workers running a task", registry=r)
         self.ready = Gauge("agentops_ready", "1 once providers are loaded", registry=r)
+        self.alerts = Gauge(
+            "agentops_alerts",
+            "1 for each alert firing, as Prometheus' own ALERTS series (alertname, alertstate) plus its key",
+            ["alertname", "alertstate", "key", "severity"],
+            registry=r,
+        )
+        self.deliveries_failed = Gauge(
+            "agentops_alert_deliveries_failed", "Alert deliveries that failed in this process", registry=r
+        )
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -120,6 +130,13 @@ class RuntimeMetrics:
             for status in ("queued", "running", "waiting"):
                 self.queue.labels(status).set(depth.get(status, 0))
             self.escalations.set(await rt.store.count_escalations(status="pending"))
+            self.alerts.clear()  # the series of alerts that resolved go away
+            for a in await AlertStore(rt.store).firing():
+                self.alerts.labels(a.rule, "firing", a.key, a.severity).set(1.0)
+        if rt.alerts is not None:
+            for (rule, key), _since in list(rt.alerts.pending.items()):
+                self.alerts.labels(rule, "pending", key, "warning").set(1.0)
+            self.deliveries_failed.set(rt.alerts.deliveries_failed)
         stats = rt.pool.stats() if rt.pool is not None else None
         self.workers.set(stats.workers if stats else 0)
         self.workers_busy.set(stats.busy if stats else 0)

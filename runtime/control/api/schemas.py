@@ -10,6 +10,7 @@ from agentops.runtime.config import FlagRule, FlagValue
 from agentops.store import TaskRecord
 
 __all__ = [
+    "AlertSilence",
     "BudgetCap",
     "CacheClear",
     "CacheCleared",
@@ -77,6 +78,13 @@ class FlagChange(_Strict):
     unit: Literal["user", "task"] | None = None
     rules: list[FlagRule] | None = None
     description: str | None = Field(None, max_length=1000)
+
+
+class AlertSilence(_Strict):
+    """How long to hold an alert's rule and key quiet."""
+
+    duration_s: float = Field(gt=0, le=30 * 86400, allow_inf_nan=False, description="seconds, up to 30 days")
+    reason: str | None = Field(None, max_length=1000)
 
 
 class BudgetCap(_Strict):
