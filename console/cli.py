@@ -312,7 +312,7 @@ async def _costs(args: argparse.Namespace, settings: Settings) -> int:
     try:
         since = time.time() - render.parse_since(args.since)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"--since: {exc}") from None
     from agentops.console.connect import open_control
 
     async with open_control(args, settings) as control:

@@ -83,7 +83,7 @@ async def _cache(args: argparse.Namespace, settings: Settings) -> int:
         try:
             since = time.time() - render.parse_since(args.since)
         except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"--since: {exc}") from None
         async with open_control(args, settings) as control:
             t = await control.cache_stats(since=since)
         hits = t.exact_hits + t.semantic_hits

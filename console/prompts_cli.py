@@ -48,7 +48,10 @@ async def _prompts(args: argparse.Namespace, settings: Settings) -> int:
         if args.name is None:
             raise UsageError(f"agentops prompts {args.action}: name the prompt")
         if args.action == "show":
-            since = time.time() - render.parse_since(args.since)
+            try:
+                since = time.time() - render.parse_since(args.since)
+            except ValueError as exc:
+                raise UsageError(f"--since: {exc}") from None
             versions = await control.prompt_versions(args.name, since=since)
             rows = [
                 (

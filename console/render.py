@@ -45,7 +45,7 @@ def parse_since(text: str) -> float:
     """
     m = _SINCE.match(text.strip())
     if not m:
-        raise ValueError(f"--since {text!r}: use a number and a unit, e.g. 30m, 24h, 7d")
+        raise ValueError(f"{text!r}: use a number and a unit, e.g. 30m, 24h, 7d")
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 

@@ -53,6 +53,7 @@ class AlertEngine:
         notifiers: list[Notifier] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.store = store
         self.alerts = AlertStore(store)
         self.bus = bus
         self.settings = settings
@@ -60,8 +61,8 @@ class AlertEngine:
         self.rules = rules if rules is not None else builtin_rules(self.alerts, settings, self.running)
         self.notifiers = notifiers if notifiers is not None else notifiers_of(settings)
         self.clock = clock
-        self.pending: dict[tuple[str, str], float] = {}
-        """(rule, key) -> since when its condition has held, not yet firing."""
+        self.pending: dict[tuple[str, str], tuple[float, str]] = {}
+        """(rule, key) -> since when its condition has held and its severity, not yet firing."""
         self.deliveries_failed = 0
         self.evaluations = 0
         self._loop: asyncio.Task[None] | None = None
@@ -103,32 +104,41 @@ class AlertEngine:
         """Take in the events since the last time, evaluate every rule once, fire and resolve.
         Returns the alerts that fired."""
         fired = await self._take_events()
+        ended = set(self.running.ended)  # tasks that end while the rules run are kept for the next time
         now = self.clock()
         firing = {(a.rule, a.key): a for a in await self.alerts.firing()}
         for rule in self.rules:
             findings = {f.key: f for f in await rule.evaluate(now)}
             hold = self.settings.for_s if rule.for_s is None else rule.for_s
             for key, finding in findings.items():
-                since = self.pending.setdefault((rule.name, key), now)
-                if (rule.name, key) not in firing and now - since >= hold:
+                if (rule.name, key) in firing:
+                    self.pending.pop((rule.name, key), None)
+                    continue
+                since, _ = self.pending.setdefault((rule.name, key), (now, finding.severity))
+                if now - since >= hold:
                     alert = await self._fire(finding, since)
                     if alert is not None:
                         fired.append(alert)
             for name, key in [k for k in self.pending if k[0] == rule.name and k[1] not in findings]:
                 del self.pending[(name, key)]
             for (name, key), alert in firing.items():
-                if name == rule.name and key not in findings and self._owns(rule, key):
+                if name == rule.name and key not in findings and await self._owns(rule, key):
                     await self._resolve(alert, "the condition no longer holds")
-        self.running.ended.clear()
+        self.running.ended -= ended
         self.evaluations += 1
         return fired
 
-    def _owns(self, rule: Rule, key: str) -> bool:
-        """Whether this process may resolve the rule's alert for ``key``."""
+    async def _owns(self, rule: Rule, key: str) -> bool:
+        """Whether this process may resolve the rule's alert for ``key``: any process for figures
+        every process sees; for a task's figures, the process running it, or any process once
+        the task is no longer running anywhere (its process ended it, or died)."""
         if rule.shared:
             return True
         task_id = key.removeprefix("task=")
-        return task_id in self.running.ended or task_id in self.running.tokens
+        if task_id in self.running.ended or task_id in self.running.tokens:
+            return True
+        task = await self.store.get_task(task_id)
+        return task is None or task.status != "running"
 
     async def raise_event(
         self, rule: str, key: str, summary: str, figures: dict[str, Any], severity: str
@@ -206,9 +216,9 @@ class AlertEngine:
             r.agents.pop(d["task_id"], None)
             r.ended.add(d["task_id"])
         elif e.kind == "prompt.changed" and d.get("change") == "canary.rolled_back":
-            return await self.raise_event(
+            return await self.raise_event(  # one alert per version: an unacknowledged one hides no other
                 "canary_rollback",
-                f"prompt={d.get('prompt')}",
+                f"prompt={d.get('prompt')}@v{d.get('version')}",
                 f"canary of {d.get('prompt')} v{d.get('version')} rolled back: {d.get('reason')}",
                 {"prompt": d.get("prompt"), "version": d.get("version"), "reason": d.get("reason")},
                 "warning",
@@ -216,7 +226,7 @@ class AlertEngine:
         elif e.kind == "prompt.alert":
             return await self.raise_event(
                 "shadow_regression",
-                f"prompt={d.get('prompt')}",
+                f"prompt={d.get('prompt')}@v{d.get('version')}",
                 f"shadow of {d.get('prompt')} v{d.get('version')} regressed: {d.get('reason')}",
                 {"prompt": d.get("prompt"), "version": d.get("version"), "reason": d.get("reason")},
                 "warning",

@@ -1,6 +1,7 @@
 """Where an alert goes when it fires and when it resolves: a webhook (a JSON POST, signed with
-HMAC-SHA256 in ``X-Agentops-Signature: sha256=<hex>``, retried with backoff on connection
-errors, timeouts and 5xx) and a command (run with the alert as JSON on its standard input).
+HMAC-SHA256 in ``X-Agentops-Signature: sha256=<hex>`` over ``<timestamp>.<body>``, the
+timestamp in ``X-Agentops-Timestamp`` so a receiver can refuse a replay; retried with backoff
+on connection errors, timeouts and 5xx) and a command (run with the alert as JSON on its standard input).
 A delivery that fails is logged and counted, never raised: it never fails a call or a task.
 """
 
@@ -12,8 +13,10 @@ import hmac
 import json
 import os
 import random
+import time
 from dataclasses import asdict
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from agentops.runtime.config import AlertSettings, CommandHookSettings, WebhookSettings
 from agentops.runtime.errors import ConfigError
@@ -25,6 +28,7 @@ __all__ = ["CommandHook", "Notifier", "Webhook", "alert_payload", "notifiers_of"
 log = get_logger("agentops.alerts")
 
 SIGNATURE_HEADER = "X-Agentops-Signature"
+TIMESTAMP_HEADER = "X-Agentops-Timestamp"
 
 
 class Notifier(Protocol):
@@ -42,9 +46,15 @@ def alert_payload(event: str, alert: AlertRecord) -> dict[str, Any]:
     return {"event": event, "alert": asdict(alert)}
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The signature header's value of a body: ``sha256=<hex of HMAC-SHA256(secret, body)>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header's value: ``sha256=<hex of HMAC-SHA256(secret, "<timestamp>." + body)>``."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _where(url: str) -> str:
+    """A URL as logs show it: scheme and host (a hook's path may be its secret)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}/..."
 
 
 class Webhook:
@@ -57,6 +67,12 @@ class Webhook:
         self.secret = os.environ.get(settings.secret_env) if settings.secret_env else None
         if settings.secret_env and not self.secret:
             raise ConfigError(f"alerts.webhook.secret_env names {settings.secret_env}, which is not set")
+        url = settings.url or os.environ.get(settings.url_env or "", "")
+        if not url:
+            raise ConfigError(f"alerts.webhook.url_env names {settings.url_env}, which is not set")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"alerts.webhook.url_env: {settings.url_env} does not hold an http(s) URL")
+        self.url = url
 
     async def deliver(self, payload: dict[str, Any]) -> bool:
         import httpx
@@ -64,24 +80,26 @@ class Webhook:
         body = json.dumps(payload, default=str).encode()
         headers = {"content-type": "application/json", "user-agent": "agentops-alerts"}
         if self.secret:
-            headers[SIGNATURE_HEADER] = signature(self.secret, body)
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = signature(self.secret, timestamp, body)
         s = self.settings
         async with httpx.AsyncClient(timeout=s.timeout_s) as client:
             for attempt in range(s.retries + 1):
                 try:
-                    response = await client.post(s.url, content=body, headers=headers)
+                    response = await client.post(self.url, content=body, headers=headers)
                 except httpx.HTTPError as exc:
                     problem = f"{type(exc).__name__}: {exc}"
                 else:
                     if response.status_code < 500:
                         if response.is_success:
                             return True
-                        log.error("alert webhook refused the alert", url=s.url, status=response.status_code)
+                        log.error("alert webhook refused the alert", url=_where(self.url), status=response.status_code)
                         return False  # a 4xx will not change on a retry
                     problem = f"HTTP {response.status_code}"
                 if attempt < s.retries:
                     await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
-        log.error("alert webhook failed", url=s.url, error=problem, attempts=s.retries + 1)
+        log.error("alert webhook failed", url=_where(self.url), error=_hide(problem, self.url), attempts=s.retries + 1)
         return False
 
 
@@ -120,13 +138,20 @@ class CommandHook:
         return True
 
 
+def _hide(text: str, url: str) -> str:
+    """An error message without the URL's path (httpx names the URL it failed on)."""
+    return text.replace(url, _where(url))
+
+
 def notifiers_of(settings: AlertSettings) -> list[Notifier]:
-    """The configured notifiers.
+    """The configured notifiers (none while alerts are off).
 
     Raises:
-        ConfigError: a webhook's signing key variable is named but not set.
+        ConfigError: a webhook's signing key or URL variable is named but not set.
     """
     out: list[Notifier] = []
+    if not settings.enabled:
+        return out
     if settings.webhook is not None:
         out.append(Webhook(settings.webhook))
     if settings.command is not None:

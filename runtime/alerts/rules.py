@@ -108,25 +108,39 @@ class LatencyP95:
     for_s: float | None = None
     shared = True
 
+    BASELINE_EVERY_S = 300.0
+    """How long a computed baseline serves (a day of calls is read again at most this often)."""
+
     def __init__(self, alerts: AlertStore, settings: AlertSettings) -> None:
         self.alerts, self.settings = alerts, settings
+        self._baselines: tuple[float, dict[str, float]] = (-math.inf, {})
+        """When the baselines were computed, and each deployment's P95 (those with enough calls)."""
+
+    async def _baseline(self, start: float) -> dict[str, float]:
+        s = self.settings
+        at, baselines = self._baselines
+        if start - at >= self.BASELINE_EVERY_S or start < at:
+            history = await self.alerts.call_latencies(since=start - s.latency_baseline_s, until=start)
+            baselines = {d: p95(v) for d, v in history.items() if len(v) >= s.latency_min_calls}
+            self._baselines = (start, baselines)
+        return baselines
 
     async def evaluate(self, now: float) -> list[Finding]:
         s = self.settings
         start = now - s.latency_window_s
         current = await self.alerts.call_latencies(since=start, until=now + 1)
-        history = await self.alerts.call_latencies(since=start - s.latency_baseline_s, until=start)
+        history = await self._baseline(start)
         out = []
         for deployment, latencies in sorted(current.items()):
             if len(latencies) < s.latency_min_calls:
                 continue
-            past = history.get(deployment, [])
-            baseline = p95(past) if len(past) >= s.latency_min_calls else s.latency_baseline_ms
+            known = deployment in history
+            baseline = history[deployment] if known else s.latency_baseline_ms
             if not baseline:
                 continue
             now_p95 = p95(latencies)
             if now_p95 > s.latency_p95_ratio * baseline:
-                source = "its previous 24 h" if len(past) >= s.latency_min_calls else "the configured baseline"
+                source = "its previous 24 h" if known else "the configured baseline"
                 out.append(
                     Finding(
                         self.name,
@@ -136,7 +150,7 @@ class LatencyP95:
                         {
                             "p95_ms": now_p95,
                             "baseline_ms": baseline,
-                            "baseline": "history" if len(past) >= s.latency_min_calls else "configured",
+                            "baseline": "history" if known else "configured",
                             "calls": len(latencies),
                             "ratio": s.latency_p95_ratio,
                         },
@@ -160,7 +174,11 @@ class DailyCost:
         today = start_of_day(now)
         days = await self.alerts.daily_spend(since=today - s.daily_cost_days * 86400.0, until=now + 1)
         history, spent = days[: s.daily_cost_days], days[-1]
-        average = sum(history) / s.daily_cost_days
+        first = next((i for i, usd in enumerate(history) if usd > 0), len(history))
+        counted = history[first:]  # from the first day with spend
+        if len(counted) < s.daily_cost_min_days:
+            return []
+        average = sum(counted) / len(counted)
         if average <= 0 or spent <= s.daily_cost_ratio * average or spent < s.daily_cost_min_usd:
             return []
         return [
@@ -168,8 +186,8 @@ class DailyCost:
                 self.name,
                 "global",
                 f"spend today ${spent:.4f} is {spent / average:.1f}x the daily average of the last "
-                f"{s.daily_cost_days} days (${average:.4f}; threshold {s.daily_cost_ratio:g}x)",
-                {"today_usd": spent, "average_usd": average, "days": s.daily_cost_days, "ratio": s.daily_cost_ratio},
+                f"{len(counted)} days (${average:.4f}; threshold {s.daily_cost_ratio:g}x)",
+                {"today_usd": spent, "average_usd": average, "days": len(counted), "ratio": s.daily_cost_ratio},
                 "critical" if spent > 2 * s.daily_cost_ratio * average else "warning",
             )
         ]

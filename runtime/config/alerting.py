@@ -7,7 +7,7 @@ from the environment: ``secret_env`` names the variable.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["AlertSettings", "CommandHookSettings", "WebhookSettings"]
 
@@ -19,12 +19,24 @@ class _Section(BaseModel):
 class WebhookSettings(_Section):
     """A JSON POST of each firing and resolution, signed with HMAC-SHA256."""
 
-    url: str
+    url: str | None = None
+    """The endpoint, when it holds no secret; else ``url_env``."""
+    url_env: str | None = None
+    """The variable holding the endpoint (Slack, Teams and Discord hooks carry their secret in the URL)."""
     secret_env: str | None = None
-    """The variable holding the signing key (the ``X-Agentops-Signature`` header, ``sha256=<hex>``)."""
+    """The variable holding the signing key (``X-Agentops-Signature: sha256=<hex>`` over
+    ``<X-Agentops-Timestamp>.<body>``)."""
     timeout_s: float = Field(5.0, gt=0)
     retries: int = Field(3, ge=0, le=10)
     """Further attempts after a failed one (connection error, timeout, 5xx), with backoff."""
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookSettings:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give url or url_env (the variable holding the URL), one of them")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} is not an http(s) URL")
+        return self
 
 
 class CommandHookSettings(_Section):
@@ -65,7 +77,10 @@ class AlertSettings(_Section):
     daily_cost_ratio: float = Field(1.5, gt=1)
     """Fire when today's spend is above this multiple of the rolling daily average ..."""
     daily_cost_days: int = Field(7, ge=1, le=90)
-    """... of this many days before today (days with no spend count as zero) ..."""
+    """... of at most this many days before today (from the first day with spend: the days before
+    an install do not count; later days with no spend count as zero) ..."""
+    daily_cost_min_days: int = Field(3, ge=1, le=90)
+    """... once there are this many days of history (day 2 of an install pages nobody) ..."""
     daily_cost_min_usd: float = Field(0.0, ge=0)
     """... and today's spend is at least this (a cent over a cent is no incident)."""
 

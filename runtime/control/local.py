@@ -259,7 +259,7 @@ class LocalControl(CostsControl):
 
         Raises:
             NotFoundError: no such alert.
-            DecisionError: a duration that is not above 0.
+            DecisionError: a duration that is not above 0 or is over 30 days.
         """
         return await self._ops.silence_alert(alert_id, duration_s, actor=actor, via=via, reason=reason)
 

@@ -39,7 +39,10 @@ from agentops.store import (
     TaskRecord,
 )
 
-__all__ = ["Operations", "current_actor"]
+__all__ = ["MAX_SILENCE_S", "Operations", "current_actor"]
+
+MAX_SILENCE_S = 30 * 86400.0
+"""The longest silence: past it an alert that still matters would go unseen."""
 
 
 def current_actor() -> str:
@@ -199,10 +202,10 @@ class Operations:
 
         Raises:
             NotFoundError: no such alert.
-            DecisionError: a duration that is not above 0.
+            DecisionError: a duration that is not above 0 or is over 30 days.
         """
-        if not duration_s > 0:
-            raise DecisionError(f"silence for a duration above 0 seconds, not {duration_s:g}")
+        if not 0 < duration_s <= MAX_SILENCE_S:
+            raise DecisionError(f"a silence lasts from a second to 30 days, not {duration_s:g} s")
         alert = await self._alert(alert_id)
         until = time.time() + duration_s
         await self.alerts.silence(alert.rule, alert.key, until=until, actor=actor, via=via, reason=reason)

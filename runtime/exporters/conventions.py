@@ -37,10 +37,18 @@ CONTENT_KEYS = frozenset(
         "agentops.result",
         "agentops.tool_calls",
         "agentops.cache.matched_text",
+        "agentops.cache.rejected",
         "agentops.gathered",
+        "agentops.vote.winner",
+        "agentops.vote.counts",
+        "agentops.refine.rounds",
+        "agentops.gate.failures",
+        "agentops.error.raw",
     }
 )
-"""Attributes that hold what a model or tool was given or gave: exported with ``include_content`` only."""
+"""Attributes that hold what a model or tool was given or gave (answers, votes, critiques,
+validation failures that quote a reply, a provider's raw error body that may echo the request):
+exported with ``include_content`` only. An error's message (the span's status) always leaves."""
 
 
 def sampled(trace_id: str, ratio: float) -> bool:

@@ -3,7 +3,7 @@
 Every span that ends is handed, converted (:mod:`.conventions`), to a ``BatchSpanProcessor``,
 which batches and sends from a thread of its own: the call that produced the span never
 waits for the network. A failed or refused export is counted and logged, never raised; past
-``max_queue`` waiting spans new ones are dropped (and counted). :func:`export_spans` sends
+``max_queue`` waiting spans the SDK drops the oldest (and logs it). :func:`export_spans` sends
 stored spans, for ``agentops traces export``.
 
 opentelemetry is imported only when an exporter is built.
@@ -115,10 +115,13 @@ class _Counting:
 
 
 def _otlp(settings: OtlpSettings, endpoint: str | None = None) -> SpanExporter:
+    """An OTLP/HTTP exporter; the configured headers go only to the configured endpoint (a
+    collector's token is not sent to another URL given on the command line)."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+    same = endpoint is None or endpoint == settings.endpoint
     return OTLPSpanExporter(
-        endpoint=endpoint or settings.endpoint, headers=_headers(settings), timeout=settings.timeout_s
+        endpoint=endpoint or settings.endpoint, headers=_headers(settings) if same else {}, timeout=settings.timeout_s
     )
 
 
@@ -138,6 +141,7 @@ class OtlpExporter:
             max_export_batch_size=min(settings.batch_size, settings.max_queue),
         )
         self.dropped = 0
+        """Spans that could not be converted."""
         self.skipped = 0
         """Spans of traces not sampled."""
 

@@ -202,7 +202,7 @@ async def test_alerts_are_listed_acknowledged_and_silenced_over_the_api_and_remo
                 break
             await asyncio.sleep(0.02)
         (alert,) = firing
-        assert alert["rule"] == "canary_rollback" and alert["key"] == "prompt=greet"
+        assert alert["rule"] == "canary_rollback" and alert["key"] == "prompt=greet@v2"
         assert (await viewer.get("/v1/status")).json()["alerts_firing"] == 1
         assert (await viewer.post(f"/v1/alerts/{alert['id']}/ack")).status_code == 403  # operators act
         quiet = await op.post(f"/v1/alerts/{alert['id']}/silence", json={"duration_s": 3600, "reason": "known"})
@@ -211,7 +211,7 @@ async def test_alerts_are_listed_acknowledged_and_silenced_over_the_api_and_remo
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "duration_s"]
         assert (await op.post("/v1/alerts/a-nope/ack")).status_code == 404
         metrics = (await viewer.get("/metrics")).text
-        assert 'agentops_alerts{alertname="canary_rollback",alertstate="firing",key="prompt=greet"' in metrics
+        assert 'agentops_alerts{alertname="canary_rollback",alertstate="firing",key="prompt=greet@v2"' in metrics
     remote = await RemoteControl.connect(s.url, OPERATOR)
     try:
         acked = await remote.acknowledge_alert(alert["id"], actor="ignored")
@@ -276,14 +276,19 @@ async def test_config_reload_applies_live_keys_and_reports_the_rest(serve_with, 
 
 
 async def test_metrics_count_calls_tasks_and_queue(serve_with):
-    s = await serve_with()
+    unreachable = {"enabled": True, "endpoint": "http://127.0.0.1:9/v1/traces", "timeout_s": 0.2}
+    s = await serve_with(otlp=unreachable | {"schedule_delay_ms": 10})
     async with s.client(OPERATOR) as op:
         await op.post("/v1/tasks", json={"agent": "triage", "input": REFUND})
         for _ in range(200):
             if (await op.get("/v1/escalations")).json():
                 break
             await asyncio.sleep(0.05)
+        await asyncio.to_thread(s.runtime.exporter.flush)
         text = (await op.get("/metrics")).text
+    assert 'agentops_otlp_spans{outcome="failed"}' in text and 'agentops_otlp_spans{outcome="sent"} 0.0' in text
+    failed = float(text.split('agentops_otlp_spans{outcome="failed"} ')[1].split()[0])
+    assert failed > 0  # the collector is down: counted, and the task went on
     calls = 'agentops_llm_calls_total{deployment="primary",model="openai/gpt-4o-mini",route="default",status="ok"}'
     assert calls in text
     assert "agentops_escalations_waiting 1.0" in text

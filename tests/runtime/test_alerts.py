@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from runtime_support import start
+from structlog.testing import capture_logs
 
 from agentops.runtime import Context, Registry, agent, tool
 from agentops.runtime.errors import ToolError
@@ -119,6 +120,7 @@ async def test_a_burst_of_tool_errors_fires_per_agent_and_overall_then_resolves(
         await asyncio.sleep(0.25)
         fired = await engine.evaluate()
         assert {a.key for a in fired} == {"overall", "agent=caller"}
+        assert engine.pending == {}  # firing, so no longer pending (one series per alert on /metrics)
         overall = next(a for a in fired if a.key == "overall")
         assert overall.figures["errors"] == overall.figures["calls"] == 6 and overall.figures["rate"] == 1.0
         assert "6 of 6 (100%)" in overall.summary
@@ -135,7 +137,9 @@ async def test_a_burst_of_tool_errors_fires_per_agent_and_overall_then_resolves(
             [("firing", "overall"), ("firing", "agent=caller"), ("resolved", "overall"), ("resolved", "agent=caller")]
         )
         headers, body = receiver.got[0]
-        expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        stamp = headers["X-Agentops-Timestamp"]
+        assert abs(int(stamp) - time.time()) < 60
+        expected = "sha256=" + hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         assert headers["X-Agentops-Signature"] == expected
     finally:
         await rt.stop()
@@ -197,11 +201,14 @@ async def test_a_cost_spike_over_seeded_history_fires_and_the_next_day_resolves(
     engine = rt.alerts
     now = time.time()
     try:
-        for day in range(1, 8):  # a week of $1 a day
+        for day in (1, 2):  # two days since the install
             await seed_spend(rt, now - day * 86400, 1.0, f"h{day}")
         await seed_spend(rt, now - 60, 1.2, "today-1")
         assert await engine.evaluate() == []  # $1.20 is under 1.5x the $1 average
         await seed_spend(rt, now - 30, 0.5, "today-2")
+        assert await engine.evaluate() == []  # $1.70 is over, but two days are too little history
+        for day in range(3, 8):  # a week of $1 a day
+            await seed_spend(rt, now - day * 86400, 1.0, f"h{day}")
         (fired,) = await engine.evaluate()
         assert fired.rule == "daily_cost" and fired.figures["today_usd"] == pytest.approx(1.7)
         assert fired.figures["average_usd"] == pytest.approx(1.0)
@@ -245,6 +252,41 @@ async def test_a_runaway_task_fires_at_once_and_resolves_when_it_ends(make_setti
         await rt.stop()
 
 
+async def test_a_runaway_alert_left_by_a_process_that_died_resolves_once_its_task_is_over(make_settings, receiver):
+    rt = await start(alerting(make_settings, receiver, task_tokens_min_tasks=5), registry())
+    engine = rt.alerts
+    try:
+        GO["on"] = False
+        task = await rt.run("chatty", {"text": "runaway"})  # finished; its alert was another process's
+        await engine.alerts.fire("task_tokens", f"task={task.id}", "warning", "runaway", {"tokens": 9}, 0)
+        await engine.evaluate()
+        assert await engine.alerts.firing() == []
+        (resolved,) = await engine.alerts.history()
+        assert resolved.status == "resolved" and resolved.key == f"task={task.id}"
+    finally:
+        await rt.stop()
+
+
+async def test_a_webhook_url_may_come_from_the_environment_and_logs_show_only_its_host(make_settings, monkeypatch):
+    from agentops.runtime import ConfigError, Runtime
+
+    monkeypatch.setenv("HOOK_URL", "http://127.0.0.1:9/services/T000/B000/very-secret-path")
+    s = make_settings(alerts={"webhook": {"url_env": "HOOK_URL", "retries": 0, "timeout_s": 0.5}})
+    rt = await start(s, registry())
+    try:
+        (hook,) = rt.alerts.notifiers
+        with capture_logs() as logs:
+            assert await hook.deliver({"event": "firing"}) is False
+        assert logs and "very-secret-path" not in repr(logs) and "http://127.0.0.1:9/..." in repr(logs)
+    finally:
+        await rt.stop()
+    monkeypatch.delenv("HOOK_URL")
+    with pytest.raises(ConfigError, match=r"alerts\.webhook\.url_env names HOOK_URL, which is not set"):
+        await Runtime(s).start()
+    with pytest.raises(ValueError, match="give url or url_env"):
+        make_settings(alerts={"webhook": {"secret_env": "HOOK_SECRET"}})
+
+
 async def test_a_silenced_key_is_recorded_but_not_delivered_and_an_ack_is_audited(make_settings, receiver):
     rt = await start(alerting(make_settings, receiver, tool_error_min_calls=2), registry())
     engine = rt.alerts
@@ -255,6 +297,7 @@ async def test_a_silenced_key_is_recorded_but_not_delivered_and_an_ack_is_audite
         fired = await engine.evaluate()
         await engine.drain()
         assert {a.key for a in fired} == {"overall", "agent=caller"}
+        assert engine.pending == {}  # firing, so no longer pending (one series per alert on /metrics)
         assert [p["alert"]["key"] for p in receiver.payloads()] == ["agent=caller"]  # overall is silenced
         overall = next(a for a in await engine.alerts.firing() if a.key == "overall")
         assert overall.silenced_until is not None
@@ -275,10 +318,14 @@ async def test_a_canary_rollback_becomes_an_alert_that_an_ack_resolves(make_sett
         )
         (fired,) = await engine.evaluate()
         assert fired.rule == "canary_rollback" and "error rate 40%" in fired.summary
+        assert fired.key == "prompt=greet@v2"
+        rt.bus.publish("prompt.changed", prompt="greet", change="canary.rolled_back", version=3, reason="latency")
+        (again,) = await engine.evaluate()  # the next version's rollback is not hidden by the first
+        assert again.key == "prompt=greet@v3"
         await engine.acknowledge(fired.id, actor="ana", via="test")
-        assert await engine.alerts.firing() == []
+        assert [a.key for a in await engine.alerts.firing()] == ["prompt=greet@v3"]
         await engine.drain()
-        assert [p["event"] for p in receiver.payloads()] == ["firing", "resolved"]
+        assert [p["event"] for p in receiver.payloads()] == ["firing", "firing", "resolved"]
     finally:
         await rt.stop()
 

@@ -21,7 +21,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from runtime_support import start, wait_status
 
-from agentops.runtime.exporters import attributes, sampled
+from agentops.runtime.exporters import CONTENT_KEYS, attributes, sampled
 from agentops.store import SpanRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,6 +152,24 @@ async def test_content_is_exported_when_asked_and_a_sub_task_joins_its_parents_t
     assert json.loads(llm[0]["input.value"])[0]["role"] in ("system", "user")
 
 
+async def test_votes_critiques_and_raw_errors_stay_home_without_content(make_settings, collector):
+    s = make_settings(otlp=otlp(collector))
+    rt = await start(s, None)
+    try:
+        review = await rt.run("review", {"ticket": "My invoice is wrong.", "reply": "We have corrected it."})
+        polish = await rt.run("polishing", {"ticket": "The app logs me out every hour."})
+        assert review.status == polish.status == "succeeded", (review.error, polish.error)
+        stored = [sp for t in (review, polish) for sp in await rt.store.spans_for_task(t.id)]
+        await asyncio.to_thread(rt.exporter.flush)
+        collector.wait(len(stored))
+    finally:
+        await rt.stop()
+    kept = {k for sp in stored for k in sp.attributes}
+    assert {"agentops.vote.winner", "agentops.vote.counts", "agentops.refine.rounds"} <= kept  # the test means it
+    sent = {k for g in collector.spans.values() for k in g["attrs"]}
+    assert not sent & CONTENT_KEYS, sent & CONTENT_KEYS
+
+
 async def test_an_unreachable_collector_is_counted_and_the_tasks_go_on(make_settings):
     s = make_settings(otlp={"enabled": True, "endpoint": "http://127.0.0.1:9/v1/traces", "timeout_s": 0.5})
     rt = await start(s, None)
@@ -209,6 +227,8 @@ async def test_stored_traces_are_exported_from_the_cli(make_settings, collector,
         **os.environ,
         "AGENTOPS_CONFIG": str(ROOT / "config.toml"),
         "AGENTOPS_STORE__PATH": str(s.store.path),
+        # the configured collector's token (unset here) is not for the URL given on the command line
+        "AGENTOPS_OTLP__HEADERS_ENV": '{"authorization": "OTLP_UNSET_TOKEN"}',
     }
     agentops = str(Path(sys.executable).with_name("agentops"))
     run = [agentops, "traces", "export", "--otlp", collector.url, "--since", "1h"]
@@ -217,5 +237,6 @@ async def test_stored_traces_are_exported_from_the_cli(make_settings, collector,
     assert f"exported {len(stored)} spans" in out.stdout
     collector.wait(len(stored))
     assert {sp.span_id for sp in stored} <= set(collector.spans)
+    assert all("authorization" not in {h.lower() for h in got} for got in collector.headers)
     bad = subprocess.run([*run[:6], "soon"], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert bad.returncode == 2 and "--since" in bad.stderr

@@ -69,6 +69,12 @@ class RuntimeMetrics:
             ["alertname", "alertstate", "key", "severity"],
             registry=r,
         )
+        self.exported = Gauge(
+            "agentops_otlp_spans",
+            "Spans this process handed to OTLP export, by outcome (sent, failed, dropped, unsampled)",
+            ["outcome"],
+            registry=r,
+        )
         self.deliveries_failed = Gauge(
             "agentops_alert_deliveries_failed", "Alert deliveries that failed in this process", registry=r
         )
@@ -134,9 +140,14 @@ class RuntimeMetrics:
             for a in await AlertStore(rt.store).firing():
                 self.alerts.labels(a.rule, "firing", a.key, a.severity).set(1.0)
         if rt.alerts is not None:
-            for (rule, key), _since in list(rt.alerts.pending.items()):
-                self.alerts.labels(rule, "pending", key, "warning").set(1.0)
+            for (rule, key), (_since, severity) in list(rt.alerts.pending.items()):
+                self.alerts.labels(rule, "pending", key, severity).set(1.0)
             self.deliveries_failed.set(rt.alerts.deliveries_failed)
+        if rt.exporter is not None:
+            x = rt.exporter
+            counts = {"sent": x.sent, "failed": x.failed, "dropped": x.dropped, "unsampled": x.skipped}
+            for outcome, n in counts.items():
+                self.exported.labels(outcome).set(n)
         stats = rt.pool.stats() if rt.pool is not None else None
         self.workers.set(stats.workers if stats else 0)
         self.workers_busy.set(stats.busy if stats else 0)
