@@ -66,6 +66,7 @@ PATHS: dict[str, str] = {
     "bt": "litellm.acompletion, agentops settings",
     "d": "agentops LLMClient.call",
     "do": "agentops LLMClient.call, OTLP export on",
+    "dn": "agentops LLMClient.call, guards off",
 }
 """Path id -> what it measures, in table order."""
 
@@ -225,7 +226,11 @@ async def _setup_tuned(base: str, opts: Options) -> PathSetup:
     return PathSetup(call)
 
 
-async def _setup_agentops(base: str, opts: Options, *, otlp: bool = False) -> PathSetup:
+GUARDS_OFF = {"injection": "off", "output_pii": "off", "output_echo": "off", "behaviour": "off"}
+"""Path ``dn``: every guard off (``d`` runs the shipped defaults: the output filter on each reply)."""
+
+
+async def _setup_agentops(base: str, opts: Options, *, otlp: bool = False, guards: bool = True) -> PathSetup:
     from agentops.runtime import CallScope, Runtime, Settings
     from agentops.runtime.tracing import new_trace_id
 
@@ -241,6 +246,7 @@ async def _setup_agentops(base: str, opts: Options, *, otlp: bool = False) -> Pa
         routes={"default": {"chain": ["primary", "fallback"]}},
         simulator={"enabled": False},
         otlp={"enabled": otlp, "endpoint": opts.otlp_url},  # the shipped batching: 512 spans or 1 s
+        guards={} if guards else GUARDS_OFF,
     )
     rt = Runtime(settings)
     await rt.start()
@@ -275,6 +281,10 @@ async def _setup_exporting(base: str, opts: Options) -> PathSetup:
     return await _setup_agentops(base, opts, otlp=True)
 
 
+async def _setup_unguarded(base: str, opts: Options) -> PathSetup:
+    return await _setup_agentops(base, opts, guards=False)
+
+
 def _time_commits(store: Any) -> str:
     """Time each durable write of ``store`` (profile only); returns the key of the timings."""
     writer = store.writer
@@ -301,6 +311,7 @@ SETUPS: dict[str, Callable[[str, Options], Awaitable[PathSetup]]] = {
     "bt": _setup_tuned,
     "d": _setup_agentops,
     "do": _setup_exporting,
+    "dn": _setup_unguarded,
 }
 
 

@@ -36,6 +36,7 @@ from agentops.console.screens import (
     EscalationScreen,
     EscalationsScreen,
     FlagsScreen,
+    GuardsScreen,
     HelpScreen,
     PromptsScreen,
     TraceScreen,
@@ -81,6 +82,7 @@ class ConsoleApp(App[int]):
         "prompts": PromptsScreen,
         "flags": FlagsScreen,
         "alerts": AlertsScreen,
+        "guards": GuardsScreen,
     }
     DEFAULT_MODE = "traces"
     COMMAND_PALETTE_BINDING = "colon"
@@ -93,6 +95,7 @@ class ConsoleApp(App[int]):
         Binding("5", "switch_mode('prompts')", "Prompts", show=False, id="screen.prompts"),
         Binding("6", "switch_mode('flags')", "Flags", show=False, id="screen.flags"),
         Binding("7", "switch_mode('alerts')", "Alerts", show=False, id="screen.alerts"),
+        Binding("8", "switch_mode('guards')", "Guards", show=False, id="screen.guards"),
         Binding("p", "toggle_pause", "Pause", id="live.pause"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),

@@ -34,6 +34,7 @@ COMMANDS = frozenset(
         "budgets",
         "cache",
         "alerts",
+        "guards",
     }
 )
 
@@ -101,6 +102,18 @@ def add_parsers(sub: Any) -> None:
     al.add_argument("--for", dest="duration", default=None, metavar="SPAN", help="silence: how long (30m, 4h, 1d)")
     al.add_argument("--reason", default=None, help="silence: why (in the audit log)")
     add_connect(al)
+    g = sub.add_parser(
+        "guards",
+        help="guard decisions: injections flagged or blocked, PII redacted, prompt echoes, behaviour",
+        description="Decisions other than pass, newest first, with the reason and an excerpt of the text"
+        " (personal data masked).",
+    )
+    g.add_argument("--guard", default=None, choices=["injection", "output_pii", "prompt_echo", "behaviour"])
+    g.add_argument("--agent", default=None)
+    g.add_argument("--since", default="24h", help="how far back (default 24h)")
+    g.add_argument("--limit", type=int, default=50)
+    g.add_argument("--json", action="store_true", help="JSON instead of a table")
+    add_connect(g)
     _prompt_parsers(sub)
     _cost_parsers(sub)
 

@@ -142,9 +142,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "serve": _serve,
     }
     if args.command in arguments.COMMANDS:
-        from agentops.console import alerts_cli, costs_cli, ops_cli, prompts_cli
+        from agentops.console import alerts_cli, costs_cli, guards_cli, ops_cli, prompts_cli
 
         handlers.update(alerts_cli.HANDLERS)
+        handlers.update(guards_cli.HANDLERS)
         handlers.update(ops_cli.HANDLERS)
         handlers.update(prompts_cli.HANDLERS)
         handlers.update(costs_cli.HANDLERS)

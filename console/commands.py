@@ -37,6 +37,7 @@ class ConsoleCommands(Provider):
             ),
             ("flags", "Flags: feature flags, kill switches, rollouts", partial(app.switch_mode, "flags")),
             ("alerts", "Alerts: firing and resolved, acknowledge, silence", partial(app.switch_mode, "alerts")),
+            ("guards", "Guards: injections, PII, prompt echoes, behaviour", partial(app.switch_mode, "guards")),
             ("pause", "Pause or resume live updates", app.action_toggle_pause),
             ("help", "Keys of the current screen", app.action_help),
         ]

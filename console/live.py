@@ -58,6 +58,8 @@ class LiveBatch:
     """Flags changed live."""
     alerts: list[dict[str, Any]] = field(default_factory=list)
     """``alert.firing`` and ``alert.resolved`` data, oldest first (id, rule, key, summary; ``event``)."""
+    guards: int = 0
+    """Guard decisions (other than pass) made."""
     ready: bool = False
     """The runtime became ready (providers loaded)."""
     events: int = 0
@@ -94,6 +96,8 @@ class LiveBatch:
                 b.flags.add(data["flag"])
             elif kind in ("alert.firing", "alert.resolved"):
                 b.alerts.append({**data, "event": kind.removeprefix("alert.")})
+            elif kind == "guard.decision":
+                b.guards += 1
             elif kind == "runtime.ready":
                 b.ready = True
             elif kind == "stream.reset":  # a remote console reconnected: what it shows may be stale
@@ -123,6 +127,7 @@ class LiveBatch:
         self.flags |= other.flags
         self.alerts += other.alerts
         del self.alerts[:-MAX_PROMPT_EVENTS]
+        self.guards += other.guards
         self.ready = self.ready or other.ready
         self.events += other.events
         self.overflow = self.overflow or other.overflow

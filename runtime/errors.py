@@ -24,6 +24,7 @@ Every error the runtime raises on purpose derives from :class:`AgentOpsError`::
     ├── QuorumError                  a vote below its quorum that an operator rejected
     ├── BudgetExceededError          a call would take a budget past its cap (scope, key, spend)
     ├── RateLimitedError             no rate-limit slot before the call's deadline
+    ├── GuardBlockedError            a guard blocked a text (the guard and the reason)
     ├── RemoteError                  the control API refused a request or could not be reached
     ├── TaskInputError               a task's input failed its agent's input model
     └── UnknownAgentError            no agent registered under that name
@@ -47,6 +48,7 @@ __all__ = [
     "ContextWindowError",
     "DeadlineExceededError",
     "DecisionError",
+    "GuardBlockedError",
     "LLMCallError",
     "MaxStepsExceededError",
     "NotFoundError",
@@ -227,6 +229,16 @@ class RateLimitedError(AgentOpsError):
     def __init__(self, message: str, *, limit: str = "", wait_s: float = 0.0) -> None:
         super().__init__(message)
         self.limit, self.wait_s = limit, wait_s
+
+
+class GuardBlockedError(AgentOpsError):
+    """A guard blocked a text by its policy: ``guard`` names it, the message says why."""
+
+    def __init__(
+        self, message: str, *, guard: str = "", entities: tuple[str, ...] = (), score: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.guard, self.entities, self.score = guard, entities, score
 
 
 class UnknownAgentError(AgentOpsError):

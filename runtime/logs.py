@@ -12,10 +12,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any, Literal
 
-__all__ = ["bound_task", "configure_logging", "get_logger"]
+__all__ = ["bound_task", "configure_logging", "get_logger", "set_redactor"]
+
+_redactor: list[Any] = [None]
+"""The process's redactor of log lines (``[guards] redact_pii``), or None."""
+
+
+def set_redactor(redact: Any) -> None:
+    """Redact every value of every log line from now on (None: stop)."""
+    _redactor[0] = redact
+
+
+def _redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    redact = _redactor[0]
+    if redact is None:
+        return event
+    return {k: redact(v) if isinstance(v, str | dict | list) else v for k, v in event.items()}
 
 
 class _LazyLogger:
@@ -63,6 +78,7 @@ def configure_logging(level: str = "warning", fmt: Literal["auto", "json", "cons
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            _redact,  # after the traceback is text: it may quote the data that failed
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -75,6 +75,15 @@ class Tracer:
         self._store = store
         self._bus = bus
 
+    def _kept(self, record: SpanRecord) -> SpanRecord:
+        """The span as it is stored and exported: redacted when the store redacts."""
+        redact = self._store.redact
+        if redact is None:
+            return record
+        record.attributes = redact(record.attributes)
+        record.error = redact(record.error) if record.error else record.error
+        return record
+
     @property
     def bus(self) -> EventBus:
         """Where spans (and call outcomes) are published."""
@@ -92,7 +101,7 @@ class Tracer:
     ) -> Span:
         """Open a span with its first attributes (OpenTelemetry names where one exists)."""
         span = Span(new_span_id(), trace_id, parent_id, task_id, name, kind, time.time(), dict(attrs or {}))
-        self._store.save_span(span.record())
+        self._store.save_span(self._kept(span.record()))
         self._bus.publish(
             "span.started",
             span_id=span.span_id,
@@ -113,7 +122,7 @@ class Tracer:
         span.error = error
         if attrs:
             span.attributes.update(attrs)
-        record = span.record()
+        record = self._kept(span.record())
         self._store.save_span(record)
         for sink in self._bus.span_sinks:  # exporters
             sink(record)

@@ -2,6 +2,7 @@
 
 from agentops.store.alerts import AlertRecord, AlertStore, SilenceRecord
 from agentops.store.escalations import AlreadyDecidedError, EscalationStore, NoSuchEscalationError
+from agentops.store.guards import AgentBaseline, GuardDecisionRecord, GuardStore
 from agentops.store.journal import Journal
 from agentops.store.migrate import available_migrations, migrate
 from agentops.store.prompts import (
@@ -32,6 +33,7 @@ from agentops.store.writer import Statement, Writer
 __all__ = [
     "COST_DIMENSIONS",
     "FINAL_STATUSES",
+    "AgentBaseline",
     "AlertRecord",
     "AlertStore",
     "AlreadyDecidedError",
@@ -41,6 +43,8 @@ __all__ = [
     "EscalationRecord",
     "EscalationStore",
     "FlagRow",
+    "GuardDecisionRecord",
+    "GuardStore",
     "Journal",
     "JournalEntry",
     "LLMCallRecord",

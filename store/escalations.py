@@ -17,7 +17,7 @@ from typing import Any
 from agentops.store.queue import audit
 from agentops.store.queue import cursor as _cursor
 from agentops.store.records import AuditRecord, EscalationRecord
-from agentops.store.store import Store, _dumps
+from agentops.store.store import Store
 
 __all__ = ["AlreadyDecidedError", "EscalationStore", "NoSuchEscalationError"]
 
@@ -80,9 +80,9 @@ class EscalationStore:
                     task_id,
                     seq,
                     agent,
-                    reason,
-                    _dumps(context),
-                    _dumps(proposed),
+                    self.store.clean(reason),
+                    self.store.dumps(context),
+                    self.store.dumps(proposed),
                     tool,
                     default_action,
                     now,
@@ -140,7 +140,7 @@ class EscalationStore:
                 conn,
                 "UPDATE escalations SET status = 'decided', decision = ?, decided_args = ?, comment = ?,"
                 " decided_by = ?, decided_via = ?, decided_at = ? WHERE id = ? AND status = 'pending' RETURNING *",
-                (decision, _dumps(args), comment, actor, via, now, current.id),
+                (decision, self.store.dumps(args), self.store.clean(comment), actor, via, now, current.id),
             ) as cur:
                 row = cur.fetchone()
             if row is None:
@@ -158,7 +158,9 @@ class EscalationStore:
                 via,
                 f"escalation.{decision}",
                 current.id,
-                {"task_id": current.task_id, "args": args, "comment": comment},
+                {"task_id": current.task_id, "args": args, "comment": comment}
+                if self.store.redact is None
+                else self.store.redact({"task_id": current.task_id, "args": args, "comment": comment}),
             )
             return _escalation(row)
 

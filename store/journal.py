@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from agentops.store.records import JournalEntry
-from agentops.store.store import Store, _dumps
+from agentops.store.store import Store
 
 __all__ = ["Journal"]
 
@@ -29,7 +29,7 @@ class Journal:
             (
                 "INSERT OR REPLACE INTO journal (task_id, seq, kind, name, status, result, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (task_id, seq, kind, name, status, _dumps(result), time.time()),
+                (task_id, seq, kind, name, status, self.store.dumps(result), time.time()),
             )
         )
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentops.store.records import TaskRecord
-from agentops.store.store import Store, _dumps, _task
+from agentops.store.store import Store, _task
 
 __all__ = ["FINAL_STATUSES", "TaskQueue", "audit", "cursor"]
 
@@ -73,7 +73,7 @@ class TaskQueue:
                     agent,
                     user_id,
                     session_id,
-                    _dumps(input),
+                    self.store.dumps(input),
                     trace_id,
                     now,
                     priority,
@@ -135,9 +135,9 @@ class TaskQueue:
                 " lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND status = 'running'",
                 (
                     task.status,
-                    _dumps(task.output),
+                    self.store.dumps(task.output),
                     task.error_type,
-                    task.error,
+                    self.store.clean(task.error),
                     task.steps,
                     task.input_tokens,
                     task.output_tokens,
@@ -222,7 +222,7 @@ class TaskQueue:
                 " error = ?, error_type = 'AttemptFailed', lease_owner = NULL, lease_expires_at = NULL,"
                 " available_at = ?, finished_at = CASE WHEN attempts >= max_attempts THEN ? END"
                 " WHERE id = ? AND lease_owner = ? RETURNING status",
-                (error, time.time() + delay_s, time.time(), task_id, owner),
+                (self.store.clean(error), time.time() + delay_s, time.time(), task_id, owner),
             ) as cur:
                 row = cur.fetchone()
             if row is not None and row[0] == "dead":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,17 @@ class Store:
         self._wconn = writer_conn
         self._reader = reader
         self.writer = writer
+        self.redact: Callable[[Any], Any] | None = None
+        """Replaces personal data in the content written (``[guards] redact_pii``; set by the
+        runtime): task inputs and outputs, the journal, escalations, tool calls, errors."""
+
+    def dumps(self, value: Any) -> str:
+        """``value`` as the JSON stored, redacted when a redactor is set."""
+        return _dumps(self.redact(value) if self.redact is not None and value is not None else value)
+
+    def clean(self, text: str | None) -> str | None:
+        """A text as stored (an error, a comment), redacted when a redactor is set."""
+        return self.redact(text) if self.redact is not None and text else text
 
     @classmethod
     async def open(
@@ -138,7 +149,7 @@ class Store:
                     task.user_id,
                     task.session_id,
                     task.status,
-                    _dumps(task.input),
+                    self.dumps(task.input),
                     task.trace_id,
                     task.created_at,
                     task.started_at,
@@ -193,7 +204,7 @@ class Store:
                     call.cached_tokens,
                     call.cost_usd,
                     call.error_type,
-                    call.error,
+                    self.clean(call.error),
                     call.created_at,
                     call.prompt,
                     call.prompt_version,
@@ -244,11 +255,11 @@ class Store:
                     call.span_id,
                     call.task_id,
                     call.tool,
-                    _dumps(call.arguments),
-                    _dumps(call.result),
+                    self.dumps(call.arguments),
+                    self.dumps(call.result),
                     call.status,
                     call.error_type,
-                    call.error,
+                    self.clean(call.error),
                     call.latency_ms,
                     call.created_at,
                 ),

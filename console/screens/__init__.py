@@ -1,4 +1,5 @@
-"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations, Prompts, Flags, Alerts), plus
+"""The console's screens: one per mode (Traces, Circuits, Costs, Escalations, Prompts, Flags, Alerts,
+Guards), plus
 drill-downs, modals and help."""
 
 from agentops.console.screens.alerts import AlertsScreen
@@ -10,6 +11,7 @@ from agentops.console.screens.decide import DecideScreen
 from agentops.console.screens.escalation import EscalationScreen
 from agentops.console.screens.escalations import EscalationsScreen
 from agentops.console.screens.flags import FlagsScreen
+from agentops.console.screens.guards import GuardsScreen
 from agentops.console.screens.help import HelpScreen
 from agentops.console.screens.prompts import PromptsScreen
 from agentops.console.screens.trace import TraceScreen
@@ -25,6 +27,7 @@ __all__ = [
     "EscalationScreen",
     "EscalationsScreen",
     "FlagsScreen",
+    "GuardsScreen",
     "HelpScreen",
     "PromptsScreen",
     "TaskFilter",

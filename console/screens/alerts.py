@@ -191,7 +191,7 @@ actions are hidden.
             return
         after = (
             "it resolves (an alert raised by an event)"
-            if a.rule in ("canary_rollback", "shadow_regression")
+            if a.rule in ("canary_rollback", "shadow_regression", "agent_behaviour")
             else ("it stays firing until its condition stops holding")
         )
         changes = Text.assemble((f"{a.rule} {a.key}\n", "bold"), a.summary, f"\n\nAcknowledged, {after}.")

@@ -19,6 +19,7 @@ SCREEN_TABS = (
     ("prompts", "5", "Prompts"),
     ("flags", "6", "Flags"),
     ("alerts", "7", "Alerts"),
+    ("guards", "8", "Guards"),
 )
 _SEP = (" │ ", "dim")
 

@@ -80,6 +80,8 @@ async def lookup_invoice(args: InvoiceQuery) -> dict[str, Any]:
         "invoice": f"INV-{n % 100000:05d}",
         "amount_usd": round(20 + (n % 18000) / 100, 2),
         "status": ("paid", "due", "overdue")[n % 3],
+        # One customer in five has a billing contact on file: personal data the output filter redacts.
+        **({"billing_contact": f"accounts{n % 97}@customer{n % 13}.example.com"} if n % 5 == 0 else {}),
     }
 
 

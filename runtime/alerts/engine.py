@@ -5,8 +5,10 @@ row in the ``alerts`` table with the figures that fired it (written once, howeve
 processes evaluate: the store allows one firing row per rule and key), an ``alert.firing``
 event, and a delivery to the notifiers, unless the key is silenced. When the condition stops
 holding the alert *resolves* (``alert.resolved``, delivered too). Canary rollbacks and
-shadow regressions, which the rollouts publish as events, become alerts of their own
-(``canary_rollback``, ``shadow_regression``) that fire at once and resolve when acknowledged.
+shadow regressions, which the rollouts publish as events, and a task that departs from its
+agent's usual behaviour (a ``behaviour`` guard decision) become alerts of their own
+(``canary_rollback``, ``shadow_regression``, ``agent_behaviour``) that fire at once and
+resolve when acknowledged.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["EVENT_RULES", "AlertEngine"]
 
 log = get_logger("agentops.alerts")
 
-EVENT_RULES = frozenset({"canary_rollback", "shadow_regression"})
+EVENT_RULES = frozenset({"canary_rollback", "shadow_regression", "agent_behaviour"})
 """Alerts raised by an event rather than a condition: they resolve when acknowledged."""
 
 
@@ -67,7 +69,7 @@ class AlertEngine:
         self.evaluations = 0
         self._loop: asyncio.Task[None] | None = None
         self._follower: asyncio.Task[None] | None = None
-        self._events = bus.subscribe(maxsize=50_000, kinds=["llm", "task", "prompt"])
+        self._events = bus.subscribe(maxsize=50_000, kinds=["llm", "task", "prompt", "guard"])
         self._deliveries: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
@@ -221,6 +223,14 @@ class AlertEngine:
                 f"prompt={d.get('prompt')}@v{d.get('version')}",
                 f"canary of {d.get('prompt')} v{d.get('version')} rolled back: {d.get('reason')}",
                 {"prompt": d.get("prompt"), "version": d.get("version"), "reason": d.get("reason")},
+                "warning",
+            )
+        elif e.kind == "guard.decision" and d.get("guard") == "behaviour":
+            return await self.raise_event(  # one per agent until acknowledged
+                "agent_behaviour",
+                f"agent={d.get('agent')}",
+                str(d.get("reason")),
+                {"agent": d.get("agent"), "task_id": d.get("task_id"), "where": d.get("where")},
                 "warning",
             )
         elif e.kind == "prompt.alert":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentops.runtime.calls.cache import cache_policy, request_keys
+from agentops.runtime.calls.guarding import keeps_pii
 from agentops.runtime.calls.recording import record_hit
 from agentops.runtime.calls.types import Call, LLMResponse
 from agentops.runtime.logs import get_logger
@@ -61,6 +62,8 @@ async def store_in_cache(client: LLMClient, call: Call, response: LLMResponse) -
     if cache is None or call.policy is None or call.keys is None or reply is None:
         return
     if reply.finish_reason == "length" or call.downgraded or response.fallbacks:
+        return
+    if keeps_pii(client, call):  # redact_pii: a request with personal data leaves nothing in the cache
         return
     try:
         await cache.store(

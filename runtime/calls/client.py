@@ -10,11 +10,13 @@
    every budget that applies; over a cap, block or downgrade.
 5. **walk the route** (:func:`~.fallback.walk_route`): each deployment of the fallback chain
    behind its circuit breaker, with retries, through litellm.
-6. **record the reply** (:func:`~.recording.record_reply`): price it, close the span, write
+6. **filter the reply** (:func:`~.guarding.filter_output`): the output guard redacts personal
+   data and secrets, or blocks the reply (raised once the billed call is recorded).
+7. **record the reply** (:func:`~.recording.record_reply`): price it, close the span, write
    the ``llm_calls`` and ledger rows in one durable commit; a failure is recorded instead
    (:func:`~.recording.record_failure`).
-7. **settle the budget** (:func:`~.spending.settle_budget`), on every path.
-8. **store the answer** (:func:`~.caching.store_in_cache`) for the next identical or similar
+8. **settle the budget** (:func:`~.spending.settle_budget`), on every path.
+9. **store the answer** (:func:`~.caching.store_in_cache`) for the next identical or similar
    request.
 
 The whole call never runs past its deadline; every attempt is a child span of the call's span.
@@ -30,6 +32,7 @@ from agentops.runtime.calls.cache import ResponseCache
 from agentops.runtime.calls.caching import lookup_cache, store_in_cache
 from agentops.runtime.calls.circuit import CircuitBreaker
 from agentops.runtime.calls.fallback import walk_route, with_cache_markers
+from agentops.runtime.calls.guarding import filter_output
 from agentops.runtime.calls.pacing import DeploymentLimits, Pacer
 from agentops.runtime.calls.pricing import PriceBook
 from agentops.runtime.calls.provider import Deployment
@@ -38,6 +41,7 @@ from agentops.runtime.calls.retry import RetryPolicy
 from agentops.runtime.calls.spending import estimate_tokens, reserve_budget, settle_budget, wait_for_rate
 from agentops.runtime.calls.types import Call, CallOptions, CallScope, LLMResponse, Route
 from agentops.runtime.errors import AgentOpsError, ConfigError
+from agentops.runtime.guards import Guards
 from agentops.runtime.tracing import Tracer
 from agentops.store import Store
 
@@ -65,6 +69,7 @@ class LLMClient:
         cache: ResponseCache | None = None,
         estimate_output_tokens: int = 1024,
         router_defaults: dict[str, str] | None = None,
+        guards: Guards | None = None,
     ) -> None:
         self.deployments = deployments
         self.routes = routes
@@ -80,6 +85,7 @@ class LLMClient:
         self.cache = cache
         self.estimate_output_tokens = estimate_output_tokens
         self.router_defaults = router_defaults or {}
+        self.guards = guards
         """Router name -> its default route, for call sites that name a router without its rules."""
 
     async def call(
@@ -101,6 +107,7 @@ class LLMClient:
             PermanentProviderError: a permanent error on a route that does not fall back on them.
             BudgetExceededError: a budget's cap would be passed and its action could not help.
             RateLimitedError: the user's or agent's rate limit had no slot before the deadline.
+            GuardBlockedError: the output guard blocked the reply (the call is recorded and billed).
         """
         call = self._begin(messages, route, scope, name, deadline_s, options or CallOptions(), params)
         try:
@@ -110,7 +117,8 @@ class LLMClient:
             await wait_for_rate(self, call)  # first: a waiting call holds no budget
             await reserve_budget(self, call)
             await walk_route(self, call)
-            response = await record_reply(self, call)
+            blocked = await filter_output(self, call)
+            response = await record_reply(self, call, blocked)
         except AgentOpsError as exc:
             await record_failure(self, call, exc)
             raise
@@ -119,6 +127,8 @@ class LLMClient:
             raise
         finally:
             settle_budget(self, call)  # on every path (cancelled while recording included)
+        if blocked is not None:
+            raise blocked
         await store_in_cache(self, call, response)
         return response
 
@@ -147,6 +157,7 @@ class LLMClient:
                 "gen_ai.input.messages": clip_messages(messages),
                 **scope.span_attrs(),
                 **(routing or {}),
+                **(options.span_attrs or {}),
             },
         )
         deadline = started + (deadline_s if deadline_s is not None else self.deadline_s)

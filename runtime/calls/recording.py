@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agentops.runtime.calls.pricing import Usage
 from agentops.runtime.calls.provider import ToolCall
 from agentops.runtime.calls.types import Call, LLMResponse
-from agentops.runtime.errors import AgentOpsError
+from agentops.runtime.errors import AgentOpsError, GuardBlockedError
 from agentops.store import LedgerRecord, LLMCallRecord
 
 if TYPE_CHECKING:
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["clip_messages", "clip_text", "record_failure", "record_hit", "record_reply"]
 
 
-async def record_reply(client: LLMClient, call: Call) -> LLMResponse:
-    """The provider answered: price it, close the span, write the call and its ledger row."""
+async def record_reply(client: LLMClient, call: Call, blocked: GuardBlockedError | None = None) -> LLMResponse:
+    """The provider answered: price it, close the span, write the call and its ledger row
+    (``blocked``: the output guard refused the reply; it is billed all the same)."""
     dep, reply = call.deployment, call.reply
     assert dep is not None and reply is not None
     price = client.prices.price(dep.price_model or dep.model)
@@ -37,7 +38,8 @@ async def record_reply(client: LLMClient, call: Call) -> LLMResponse:
     usage = reply.usage
     client.tracer.end(
         call.span,
-        "ok",
+        "ok" if blocked is None else "error",
+        None if blocked is None else str(blocked),
         attrs={
             "agentops.deployment": dep.name,
             "gen_ai.request.model": dep.model,
@@ -76,6 +78,8 @@ async def record_reply(client: LLMClient, call: Call) -> LLMResponse:
         cached_tokens=usage.cached_tokens,
         cost_usd=cost,
         created_at=now,
+        error_type=None if blocked is None else type(blocked).__name__,
+        error=None if blocked is None else str(blocked),
         prompt=s.prompt,
         prompt_version=s.prompt_version,
     )

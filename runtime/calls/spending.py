@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentops.runtime.calls.pricing import Usage
 from agentops.runtime.calls.types import Call, Route
-from agentops.runtime.errors import BudgetExceededError
+from agentops.runtime.errors import BudgetExceededError, RateLimitedError
 
 if TYPE_CHECKING:
     from agentops.runtime.calls.client import LLMClient
@@ -32,7 +32,16 @@ async def wait_for_rate(client: LLMClient, call: Call) -> None:
     if pacer is None or not pacer.enabled:
         return
     scope = call.scope
-    waited = await pacer.acquire(user_id=scope.user_id, agent=scope.agent, tokens=call.tokens, deadline=call.deadline)
+    try:
+        waited = await pacer.acquire(
+            user_id=scope.user_id, agent=scope.agent, tokens=call.tokens, deadline=call.deadline
+        )
+    except RateLimitedError as exc:
+        if client.guards is not None:  # the refusal is in the audit trail under the agent's name
+            await client.guards.audit_refusal(
+                "rate_limit", agent=scope.agent, task_id=scope.task_id, reason=str(exc), details={"limit": exc.limit}
+            )
+        raise
     if waited:
         call.span.attributes["agentops.rate_limit.waited_s"] = round(waited, 3)
 
@@ -52,6 +61,10 @@ async def reserve_budget(client: LLMClient, call: Call) -> None:
     except BudgetExceededError as exc:
         cheaper = budgets.settings.downgrade_route
         if exc.action != "downgrade" or cheaper is None or cheaper == call.route.name:
+            if exc.action == "block" and client.guards is not None:
+                await client.guards.audit_refusal(
+                    "budget", agent=s.agent, task_id=s.task_id, reason=str(exc), details={"scope": exc.scope}
+                )
             raise
         call.span.attributes["agentops.budget.downgraded"] = {
             "from": call.route.name,

@@ -95,6 +95,8 @@ class CallOptions:
     """The prompt file's ``[cache]`` table (None: the configuration's defaults)."""
     routing: dict[str, str] | None = None
     """A router's decision, recorded on the span."""
+    span_attrs: dict[str, Any] | None = None
+    """More attributes for the call's span (the input guard's decision)."""
 
 
 @dataclass

@@ -7,8 +7,8 @@ holds its key (``api_key_env``). A bad file fails at start with a
 :class:`~agentops.runtime.errors.ConfigError` naming the file, the key and the reason.
 
 Owns the sections (:mod:`.sections`; cost control's in :mod:`.costs`, alerts' in
-:mod:`.alerting`, the trace export's in :mod:`.exporting`), :class:`Settings` (:mod:`.settings`)
-and :func:`load_settings` (:mod:`.loading`). May import only the
+:mod:`.alerting`, the trace export's in :mod:`.exporting`, the guards' in :mod:`.guarding`),
+:class:`Settings` (:mod:`.settings`) and :func:`load_settings` (:mod:`.loading`). May import only the
 errors and the simulator's own configuration model.
 """
 
@@ -23,6 +23,15 @@ from agentops.runtime.config.costs import (
     RouterSettings,
 )
 from agentops.runtime.config.exporting import OtlpSettings
+from agentops.runtime.config.guarding import (
+    PII_ENTITIES,
+    AgentGuardSettings,
+    BehaviourAction,
+    GuardSettings,
+    InputAction,
+    OutputAction,
+    PromptGuardSettings,
+)
 from agentops.runtime.config.loading import default_config_path, load_settings
 from agentops.runtime.config.sections import (
     SIMULATOR_API_BASE,
@@ -47,9 +56,12 @@ from agentops.runtime.config.settings import Settings
 
 __all__ = [
     "BUDGET_SCOPES",
+    "PII_ENTITIES",
     "SIMULATOR_API_BASE",
+    "AgentGuardSettings",
     "AlertSettings",
     "ApiSettings",
+    "BehaviourAction",
     "BudgetAction",
     "BudgetSettings",
     "CacheSettings",
@@ -60,9 +72,13 @@ __all__ = [
     "FlagSettings",
     "FlagValue",
     "GateSettings",
+    "GuardSettings",
+    "InputAction",
     "LogSettings",
     "OtlpSettings",
+    "OutputAction",
     "PriceOverride",
+    "PromptGuardSettings",
     "PromptSettings",
     "RateLimitSettings",
     "RetrySettings",

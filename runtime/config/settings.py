@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from agentops.runtime.config.alerting import AlertSettings
 from agentops.runtime.config.costs import BudgetSettings, CacheSettings, RateLimitSettings, RouterSettings
 from agentops.runtime.config.exporting import OtlpSettings
+from agentops.runtime.config.guarding import GuardSettings
 from agentops.runtime.config.sections import (
     SIMULATOR_API_BASE,
     ApiSettings,
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     prompts: PromptSettings = PromptSettings()
     alerts: AlertSettings = AlertSettings()
     otlp: OtlpSettings = OtlpSettings()
+    guards: GuardSettings = GuardSettings()
     flags: dict[str, FlagSettings] = {}
     budgets: BudgetSettings = BudgetSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()

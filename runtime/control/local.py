@@ -15,6 +15,7 @@ from agentops.runtime.control.operations import Operations
 from agentops.runtime.control.protocol import Control, RuntimeStatus, start_of_today
 from agentops.runtime.engine import CircuitStatus, Runtime
 from agentops.runtime.events import EventBus, Subscription
+from agentops.runtime.guards import Guards
 from agentops.runtime.registry import default_registry, import_agent_modules
 from agentops.runtime.rollouts import Flags, FlagStatus, PromptRegistry, PromptSummary, PromptVersionInfo, RolloutInfo
 from agentops.runtime.rollouts import actions as prompt_actions
@@ -25,6 +26,8 @@ from agentops.store import (
     AuditRecord,
     CircuitEventRecord,
     EscalationRecord,
+    GuardDecisionRecord,
+    GuardStore,
     SpanRecord,
     Store,
     TaskRecord,
@@ -87,6 +90,10 @@ class LocalControl(CostsControl):
         store = await Store.open(settings.store.path, synchronous=settings.store.synchronous)
         control = cls(store, None, owns_store=True, settings=settings)
         try:  # the files as they are now: registering is idempotent, as at a runtime's start
+            if settings.guards.redact_pii:  # what the CLI writes (a submission, a comment) too
+                guards = Guards(settings.guards, EventBus())
+                await guards.load()
+                store.redact = guards.redactor
             await control._prompts.load()
             await control._flags.load()
         except BaseException:
@@ -243,6 +250,12 @@ class LocalControl(CostsControl):
     async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
         """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
         return await self._alerts.history(status=status, limit=limit)
+
+    async def guard_decisions(
+        self, *, guard: str | None = None, agent: str | None = None, since: float = 0.0, limit: int = 200
+    ) -> list[GuardDecisionRecord]:
+        """Guard decisions other than *pass*, newest first (texts masked)."""
+        return await GuardStore(self._store).decisions(guard=guard, agent=agent, since=since, limit=limit)
 
     async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:
         """Acknowledge an alert (audited); one raised by an event (a canary rollback) resolves.

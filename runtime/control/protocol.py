@@ -22,6 +22,7 @@ from agentops.store import (
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
+    GuardDecisionRecord,
     SpanRecord,
     TaskRecord,
 )
@@ -215,6 +216,12 @@ class Control(Protocol):
 
     async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
         """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
+        ...
+
+    async def guard_decisions(
+        self, *, guard: str | None = None, agent: str | None = None, since: float = 0.0, limit: int = 200
+    ) -> list[GuardDecisionRecord]:
+        """Guard decisions other than *pass*, newest first (texts masked)."""
         ...
 
     async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:

@@ -33,6 +33,7 @@ from agentops.store import (
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
+    GuardDecisionRecord,
     SpanRecord,
     TaskRecord,
 )
@@ -290,6 +291,13 @@ class RemoteControl:
     async def alerts(self, *, status: str | None = None, limit: int = 200) -> list[AlertRecord]:
         """Alerts newest first (``firing`` or ``resolved`` ones only, with ``status``)."""
         return [_build(AlertRecord, a) for a in await self._get("/v1/alerts", status=status or "all", limit=limit)]
+
+    async def guard_decisions(
+        self, *, guard: str | None = None, agent: str | None = None, since: float = 0.0, limit: int = 200
+    ) -> list[GuardDecisionRecord]:
+        """Guard decisions other than *pass*, newest first (texts masked)."""
+        rows = await self._get("/v1/guards", guard=guard, agent=agent, since=since, limit=limit)
+        return [_build(GuardDecisionRecord, r) for r in rows]
 
     async def acknowledge_alert(self, alert_id: str, *, actor: str, via: str = "console") -> AlertRecord:
         """Acknowledge an alert; the server records the token's name as the actor."""

@@ -29,11 +29,12 @@ from agentops.runtime.calls.cache import ResponseCache
 from agentops.runtime.config import Settings
 from agentops.runtime.engine.reload import LIVE_KEYS, Reload, apply_reload
 from agentops.runtime.engine.status import CircuitStatus, circuit_statuses
-from agentops.runtime.engine.wiring import build_client, build_deployments
+from agentops.runtime.engine.wiring import build_client, build_deployments, open_guards
 from agentops.runtime.errors import ConfigError
 from agentops.runtime.events import EventBus
 from agentops.runtime.exporters import OtlpExporter
-from agentops.runtime.logs import get_logger
+from agentops.runtime.guards import Guards
+from agentops.runtime.logs import get_logger, set_redactor
 from agentops.runtime.registry import Registry, default_registry, import_agent_modules
 from agentops.runtime.rollouts import Flags, PromptRegistry
 from agentops.runtime.simulator import Simulator
@@ -82,10 +83,11 @@ class Runtime:
         self.cache: ResponseCache | None = None
         """The response cache (after :meth:`start`)."""
         self.alerts: AlertEngine | None = None
+        """Alert rules and their firings (after :meth:`start`; evaluated when workers run here)."""
         self.exporter: OtlpExporter | None = None
         """The OTLP exporter (``[otlp] enabled``), after :meth:`start`."""
-        """Alert rules and their firings (after :meth:`start`; evaluated when workers run here)."""
-        """The response cache (after :meth:`start`)."""
+        self.guards: Guards | None = None
+        """The output filter and the redaction of stored personal data (after :meth:`start`)."""
         self.pacer = Pacer(settings.rate_limits)
         self.router = ModelRouter(settings.routers)
         self._rollouts: asyncio.Task[None] | None = None
@@ -109,6 +111,11 @@ class Runtime:
             batch_max=s.store.batch_max,
             flush_interval=s.store.flush_interval_ms / 1000.0,
         )
+        try:
+            self.guards = await open_guards(s, self.bus, self.store, lambda: self._deployments)
+        except ConfigError:
+            await self.store.close()
+            raise
         if s.uses_simulator:
             self.simulator = Simulator(s.simulator)
             await self.simulator.start()
@@ -139,6 +146,7 @@ class Runtime:
         self._tasks = TaskRunner(s, self.registry, self.store, self.bus, self.wait_ready, self.owner)
         self._tasks.prompts, self._tasks.flags = self.prompts, self.flags
         self._tasks.budgets, self._tasks.router = self.budgets, self.router
+        self._tasks.guards = self.guards
         if self._with_workers:
             w = s.workers
             self.pool = WorkerPool(
@@ -198,6 +206,8 @@ class Runtime:
             await self.simulator.stop()
         if self.store is not None:
             await self.store.close()
+        if self.store is not None and self.store.redact is not None:
+            set_redactor(None)
         return interrupted
 
     def reload(self, new: Settings) -> Reload:
@@ -234,8 +244,8 @@ class Runtime:
 
     async def _load_providers(self) -> None:
         try:
-            litellm = await load_litellm_async()
-            assert self.store is not None
+            assert self.store is not None and self.guards is not None
+            litellm, _ = await asyncio.gather(load_litellm_async(), self.guards.load())
             self._client = build_client(
                 self.settings,
                 litellm.model_cost,
@@ -246,6 +256,7 @@ class Runtime:
                 budgets=self.budgets,
                 pacer=self.pacer,
                 cache=self.cache,
+                guards=self.guards,
             )
             self._deployments = self._client.deployments
             if self.settings.cache.semantic or (self.prompts is not None and self.prompts.uses_semantic_cache()):

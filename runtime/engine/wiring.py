@@ -6,6 +6,8 @@ price is unknown is refused here: its spend could not count."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from agentops.runtime.calls import (
@@ -19,14 +21,17 @@ from agentops.runtime.calls import (
     RetryPolicy,
     Route,
     SlidingWindow,
+    load_litellm_async,
 )
 from agentops.runtime.calls.cache import ResponseCache
 from agentops.runtime.config import SIMULATOR_API_BASE, Settings
 from agentops.runtime.errors import ConfigError
-from agentops.runtime.logs import get_logger
+from agentops.runtime.events import EventBus
+from agentops.runtime.guards import Detector, Guards
+from agentops.runtime.logs import get_logger, set_redactor
 from agentops.runtime.simulator import Simulator
 from agentops.runtime.tracing import Tracer
-from agentops.store import Store
+from agentops.store import EscalationStore, Store
 
 __all__ = ["build_client", "build_deployments"]
 
@@ -62,6 +67,7 @@ def build_client(
     budgets: Budgets | None,
     pacer: Pacer | None,
     cache: ResponseCache | None,
+    guards: Guards | None = None,
 ) -> LLMClient:
     """The call path, once litellm's price map is loaded (context windows filled in from it).
 
@@ -127,5 +133,39 @@ def build_client(
         },
         cache=cache,
         router_defaults={name: r.default for name, r in settings.routers.items()},
+        guards=guards,
         estimate_output_tokens=settings.budgets.estimate_output_tokens,
     )
+
+
+def build_judge(model: str, *, deployments: Callable[[], dict[str, Deployment]], threshold: float | None) -> Detector:
+    """The LLM judge of ``injection_detector = "litellm:MODEL"``, at the endpoint of the
+    deployment that serves MODEL (the simulator's too), else the provider's default."""
+    from agentops.runtime.guards.judge import LlmJudge
+
+    dep = next((d for d in deployments().values() if d.model == model), None)
+    params = {"api_base": dep.api_base, "api_key": dep.api_key or "none", "timeout": dep.timeout_s} if dep else {}
+
+    async def complete(**kw: Any) -> Any:
+        return await (await load_litellm_async()).acompletion(**kw)
+
+    return LlmJudge(model, complete, threshold=threshold or 0.5, **params)
+
+
+async def open_guards(
+    settings: Settings, bus: EventBus, store: Store, deployments: Callable[[], dict[str, Deployment]]
+) -> Guards:
+    """The runtime's guards; with ``redact_pii``, loaded now and redacting the store and the
+    logs before anything is written (else loaded with the providers).
+
+    Raises:
+        ConfigError: a guard is misconfigured.
+    """
+    s = settings.guards
+    judge = partial(build_judge, deployments=deployments, threshold=s.injection_threshold)
+    guards = Guards(s, bus, audit=EscalationStore(store).record_action, store=store, judge=judge)
+    if s.redact_pii:
+        await guards.load()
+        store.redact = guards.redactor
+        set_redactor(guards.redactor)
+    return guards

@@ -29,6 +29,7 @@ from agentops.runtime import errors
 from agentops.runtime.calls import Budgets, CallScope, Check, LLMClient, LLMResponse, ModelRouter
 from agentops.runtime.config import FlagValue
 from agentops.runtime.errors import BudgetExceededError
+from agentops.runtime.guards import Guards
 from agentops.runtime.logs import get_logger
 from agentops.runtime.registry import AgentSpec, Registry
 from agentops.runtime.rollouts import Flags, PromptRegistry
@@ -37,8 +38,10 @@ from agentops.runtime.tasks.escalation import Decision
 from agentops.runtime.tasks.journal import JournalMismatchError, current_step_key
 from agentops.runtime.tasks.llm_step import LLMResult, run_llm
 from agentops.runtime.tasks.patterns import Patterns
+from agentops.runtime.tasks.screening import GUARD_STEP, blocked_by_operator
 from agentops.runtime.tasks.subtasks import Subtasks
 from agentops.runtime.tasks.tool_step import run_tool
+from agentops.runtime.tasks.watching import watch
 from agentops.runtime.tracing import Span, Tracer
 from agentops.store import EscalationStore, Journal, JournalEntry, Store, TaskRecord
 
@@ -46,6 +49,8 @@ __all__ = ["Context", "JournalMismatchError", "LLMResult", "TaskServices", "curr
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+
+_BEFORE_LLM = {("escalation", BUDGET_STEP), ("escalation", GUARD_STEP)}
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Totals:
     output_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    calls: int = 0
     prompts: list[str] = field(default_factory=list)
     """``name@vN`` of each prompt version the agent ran, in the order of first use."""
 
@@ -67,6 +73,7 @@ class Totals:
 
     def add(self, r: LLMResponse) -> None:
         """Count a call's tokens and cost."""
+        self.calls += 1
         self.input_tokens += r.usage.input_tokens
         self.output_tokens += r.usage.output_tokens
         self.cached_tokens += r.usage.cached_tokens
@@ -92,6 +99,8 @@ class TaskServices:
     router: ModelRouter | None = None
     submit: Callable[..., Awaitable[tuple[TaskRecord, bool]]] | None = None
     """Queue a sub-task (``ctx.spawn``): the task runner's submit."""
+    guards: Guards | None = None
+    """The input guard (:mod:`.screening`) and the output filter on tool results."""
 
 
 @dataclass
@@ -114,6 +123,12 @@ class Context(Patterns, Subtasks):
     """Flags read so far (journaled beside the steps, under -(flag_base + 1), -(flag_base + 2), ...)."""
     flag_base: int = 0
     """Where this context's flag reads are numbered from (a parallel branch has its own range)."""
+    untrusted: list[tuple[str, str]] = field(default_factory=list)
+    """``(source, text)`` of the tool results and documents received: fenced where a prompt quotes them."""
+    screen_allowed: bool = False
+    """An operator allowed the next LLM step's call past the input guard."""
+    departures: set[str] = field(default_factory=set)
+    """Kinds of departure from the agent's baseline already reported (:mod:`.watching`)."""
 
     @property
     def log(self) -> Any:
@@ -221,6 +236,15 @@ class Context(Patterns, Subtasks):
         """
         return await run_tool(self, name, arguments)
 
+    def document(self, text: str, source: str = "document") -> str:
+        """Mark a text from outside (a retrieved document, a web page) as untrusted and return it.
+
+        Where a prompt quotes it, it is fenced as data, and it is screened for prompt
+        injection before the call like a tool's result.
+        """
+        self.untrusted.append((source, text))
+        return text
+
     async def escalate(
         self,
         reason: str,
@@ -297,14 +321,19 @@ class Context(Patterns, Subtasks):
         """Advance to the next step; return its journal entry if it ran before."""
         if counts and self.totals.steps >= self.max_steps:
             await ask_for_steps(self, f"{kind} {name}")
+        if kind in ("llm", "tool"):
+            await watch(self, kind, name)
         self.seq += 1
         if counts:
             self.totals.steps += 1
-        if kind == "llm":  # budget escalations journaled before this step (one per raise asked for)
-            while (e := self.replay.get(self.seq)) is not None and (e.kind, e.name) == ("escalation", BUDGET_STEP):
+        if kind == "llm":  # escalations journaled before this step: budget raises, guard allowances
+            while (e := self.replay.get(self.seq)) is not None and (e.kind, e.name) in _BEFORE_LLM:
                 decision = Decision.from_json(e.result)
-                if not decision.approved:
+                if not decision.approved and e.name == BUDGET_STEP:
                     raise BudgetExceededError(f"an operator declined to raise the budget's cap: {decision.comment}")
+                if not decision.approved:
+                    raise blocked_by_operator(None, decision.comment)
+                self.screen_allowed = e.name == GUARD_STEP
                 self.seq += 1
         entry = self.replay.get(self.seq)
         if entry is not None and (entry.kind, entry.name) != (kind, name):

@@ -5,8 +5,10 @@ A step with a prompt name and variables resolves the prompt's version for this t
 calls with the version's route, parameters, tools and output schema. A route that is a
 router picks its route first (its classifier prompt, if a rule has one, is a call of its
 own). With an output model the reply goes through the validation gate, with a bounded
-number of repairs. A budget over its cap with the ``escalate`` action parks the task
-until an operator raises the cap or declines (:mod:`.asking`); then the step runs again.
+number of repairs. Before the call, untrusted text is fenced and screened for prompt
+injection (:mod:`.screening`). A budget over its cap with the ``escalate`` action, or a
+screen whose policy escalates, parks the task until an operator decides (:mod:`.asking`);
+then the step runs again.
 The result is journaled with the prompt version that ran; a resumed task replays it.
 """
 
@@ -34,10 +36,11 @@ from agentops.runtime.calls import (
     response_format,
     validate_reply,
 )
-from agentops.runtime.errors import AgentOpsError, BudgetExceededError, ValidationGateError
+from agentops.runtime.errors import AgentOpsError, BudgetExceededError, GuardBlockedError, ValidationGateError
 from agentops.runtime.rollouts import Resolved, run_shadow
 from agentops.runtime.tasks.asking import ask_budget
 from agentops.runtime.tasks.journal import error_from_json, error_json
+from agentops.runtime.tasks.screening import GuardEscalation, ask_guard, screen_call
 from agentops.runtime.tasks.tool_step import allowed
 from agentops.store import JournalEntry
 
@@ -83,7 +86,8 @@ async def run_llm(
     params: dict[str, Any],
 ) -> LLMResult[Any]:
     """The body of :meth:`Context.llm <agentops.runtime.tasks.context.Context.llm>`."""
-    original = dict(params)
+    again = partial(run_llm, ctx, prompt, vars, output=output, system=system, check=check, tools=tools,
+                    route=route, name=name, label=label, params=dict(params))  # fmt: skip
     resolved: Resolved | None = None
     if vars is not None:
         if not isinstance(prompt, str):
@@ -119,6 +123,18 @@ async def run_llm(
         params["tools"] = [allowed(ctx, t).schema() for t in tools]
     if output is not None:
         params["response_format"] = response_format(output)
+    try:
+        messages, guarded = await screen_call(ctx, messages, scope.prompt)
+    except GuardEscalation as esc:  # the escalation takes the step's place; then the step runs again
+        ctx.seq -= 1
+        ctx.totals.steps -= 1
+        await ask_guard(ctx, esc.decision)
+        return await again()
+    except GuardBlockedError as exc:
+        await ctx._record("llm", step, "done", {"error": error_json(exc), "prompts": ctx.totals.prompts[ran_before:]})
+        raise
+    if guarded:
+        options = replace(options, span_attrs=guarded)
     client = await ctx.services.client()
     route = route or ctx.spec.route or ctx.services.default_route
     router = ctx.services.router
@@ -148,19 +164,7 @@ async def run_llm(
         ctx.seq -= 1
         ctx.totals.steps -= 1
         await ask_budget(ctx, exc)
-        return await run_llm(
-            ctx,
-            prompt,
-            vars,
-            output=output,
-            system=system,
-            check=check,
-            tools=tools,
-            route=route,
-            name=name,
-            label=label,
-            params=original,
-        )
+        return await again()
     except AgentOpsError as exc:
         await ctx._record("llm", step, "done", {"error": error_json(exc), "prompts": ctx.totals.prompts[ran_before:]})
         raise

@@ -23,6 +23,8 @@ from agentops.runtime.calls.router import ModelRouter
 from agentops.runtime.config import Settings
 from agentops.runtime.errors import AgentOpsError, TaskInputError, describe_validation
 from agentops.runtime.events import EventBus
+from agentops.runtime.guards import Guards
+from agentops.runtime.guards.fence import SCREENED_CHARS, untrusted_strings
 from agentops.runtime.logs import bound_task, get_logger
 from agentops.runtime.registry import AgentSpec, Registry
 from agentops.runtime.rollouts.flags import Flags
@@ -74,6 +76,7 @@ class TaskRunner:
         self.flags: Flags | None = None
         self.budgets: Budgets | None = None
         self.router: ModelRouter | None = None
+        self.guards: Guards | None = None
         self.queue = TaskQueue(store)
         self.journal = Journal(store)
         self.escalations = EscalationStore(store)
@@ -195,6 +198,7 @@ class TaskRunner:
             self.budgets,
             self.router,
             self.submit,
+            self.guards,
         )
         span = self._tracer.start(
             f"task {task.agent}",
@@ -222,6 +226,7 @@ class TaskRunner:
             services,
             replay,
         )
+        ctx.untrusted.extend(("input", text) for text in untrusted_strings(task.input, SCREENED_CHARS))
         self.bus.publish(
             "task.started",
             task_id=task.id,

@@ -5,7 +5,9 @@ validated against the tool's schema before it runs; a tool that ``requires_appro
 escalates with its arguments first (an edit replaces them, validated). It runs with a
 timeout and the step's key set (:func:`~agentops.runtime.tasks.journal.current_step_key`,
 for idempotency); its result is journaled right after it runs, and marked untrusted on
-its span. A process killed in that instant runs the tool again on resume.
+its span, and its strings are kept in ``ctx.untrusted``: fenced where a prompt quotes them,
+and screened before the next call (:mod:`.screening`). A process killed in that instant
+runs the tool again on resume.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agentops.runtime.errors import (
     ToolTimeoutError,
     describe_validation,
 )
+from agentops.runtime.guards.fence import untrusted_strings
 from agentops.runtime.registry import ToolSpec
 from agentops.runtime.tasks.asking import ask
 from agentops.runtime.tasks.journal import error_from_json, error_json, step_key
@@ -60,8 +63,11 @@ async def run_tool(ctx: Context, name: str, arguments: dict[str, Any]) -> Any:
     if entry is not None and entry.status == "done":
         if "error" in entry.result:
             raise error_from_json(entry.result["error"])
-        return entry.result["result"]
-    return await _run(ctx, spec, arguments)
+        result = entry.result["result"]
+    else:
+        result = await _run(ctx, spec, arguments)
+    ctx.untrusted.extend((f"tool {name}", text) for text in untrusted_strings(result))
+    return result
 
 
 async def _run(ctx: Context, spec: ToolSpec, arguments: dict[str, Any]) -> Any:
@@ -92,6 +98,13 @@ async def _run(ctx: Context, spec: ToolSpec, arguments: dict[str, Any]) -> Any:
             step_key.reset(token)
         if isinstance(result, BaseModel):
             result = result.model_dump(mode="json")
+        guards = ctx.services.guards
+        if guards is not None:  # the output filter: what the agent (and the journal) gets
+            result, decision = await guards.check_output(
+                result, agent=ctx.spec.name, task_id=ctx.task_id, where=f"tool {name}"
+            )
+            if decision.decision != "pass":
+                span.attributes.update(decision.attrs())
         await ctx._record("tool", name, "done", {"result": result})
         return result
     except AgentOpsError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,8 @@ def test_demo_every_screen_with_one_action_on_each(tmp_path: Path) -> None:
         # Traces: the prompt column names the version that ran; enter opens a task's span tree.
         wait(lambda s: "triage.classify@v1" in s, 90, "a triage task's prompt version in the traces list")
         keys("Enter")
-        wait(lambda s: "trace " in s and ("task triage" in s or "task drafting" in s), 20, "a task's span tree")
+        wait(lambda s: "trace " in s and re.search(r"task (triage|drafting|review|polishing|briefing)", s), 20,
+             "a task's span tree")  # fmt: skip
         keys("Escape")
         time.sleep(0.5)  # an escape followed at once by a key reads as alt+key
         # Circuits: the deployments and their breakers; move down the list.
@@ -121,6 +123,11 @@ def test_demo_every_screen_with_one_action_on_each(tmp_path: Path) -> None:
         wait(lambda s: "Acknowledge alert" in s, 20, "the acknowledge modal")
         keys("Enter")
         wait(lambda s: "firing acked" in s, 20, "the acknowledged alert")
+        # Guards: the demo's injections are blocked and its billing contacts redacted; open one.
+        keys("8")
+        wait(lambda s: "injection" in s and "block" in s and "output_pii" in s, 60, "the guards' decisions")
+        keys("j")
+        wait(lambda s: "highlighted decision" in s and " · task " in s, 20, "a decision's detail")
         keys("q")
         wait_screen(session, lambda s: "SHELL-BACK" in s, 20, "the shell after q")
         assert marker.read_text().strip() == "0"

@@ -71,6 +71,7 @@ from agentops.store import (
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
+    GuardDecisionRecord,
     SpanRecord,
     TaskRecord,
 )
@@ -261,6 +262,18 @@ def create_app(state: ApiState) -> FastAPI:
     ) -> list[AlertRecord]:
         """Alerts newest first: those firing now and the history, with the figures that fired each."""
         return await state.control.alerts(status=None if status == "all" else status, limit=limit)
+
+    @app.get("/v1/guards")
+    async def guards(
+        _who: Viewer,
+        guard: Literal["injection", "output_pii", "prompt_echo", "behaviour"] | None = None,
+        agent: str | None = None,
+        since: float = 0.0,
+        limit: Limit = 200,
+    ) -> list[GuardDecisionRecord]:
+        """Guard decisions other than *pass*, newest first: the guard, the agent, why, and an
+        excerpt of the text with its personal data masked."""
+        return await state.control.guard_decisions(guard=guard, agent=agent, since=since, limit=limit)
 
     @app.get("/v1/prompts")
     async def prompts(_who: Viewer) -> list[PromptSummary]:

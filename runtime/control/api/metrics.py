@@ -1,7 +1,7 @@
 """Prometheus metrics of a serving runtime (``GET /metrics``).
 
-Counters and histograms are fed from the event bus (``llm.call`` and
-``task.finished``: one event per finished call or task, no message text); gauges
+Counters and histograms are fed from the event bus (``llm.call``, ``task.finished`` and
+``guard.decision``: one event per finished call or task or guard decision, no message text); gauges
 (circuit states, queue depth, escalations waiting, workers) are read fresh at each
 scrape. Everything lives in a registry of its own, so two runtimes in one process
 (tests) do not share counts.
@@ -52,6 +52,9 @@ class RuntimeMetrics:
         self.tokens = Counter("agentops_llm_tokens", "Tokens by kind", ["deployment", "kind"], registry=r)
         self.cost = Counter("agentops_llm_cost_usd", "Spend in USD", ["deployment", "model"], registry=r)
         self.tasks = Counter("agentops_tasks_finished", "Tasks finished by status", ["agent", "status"], registry=r)
+        self.guards = Counter(
+            "agentops_guard_decisions", "Guard decisions other than pass", ["guard", "decision", "agent"], registry=r
+        )
         self.circuit = Gauge(
             "agentops_circuit_state",
             "1 for the state each deployment's breaker is in",
@@ -83,7 +86,7 @@ class RuntimeMetrics:
 
     def start(self) -> None:
         """Subscribe to the bus and count from now on."""
-        self._sub = self.runtime.bus.subscribe(100_000, kinds=("llm.call", "task.finished"))
+        self._sub = self.runtime.bus.subscribe(100_000, kinds=("llm.call", "task.finished", "guard.decision"))
         self._task = asyncio.get_running_loop().create_task(self._consume(), name="agentops-metrics")
 
     async def stop(self) -> None:
@@ -108,6 +111,9 @@ class RuntimeMetrics:
         d = event.data
         if event.kind == "task.finished":
             self.tasks.labels(d.get("agent") or "", d.get("status") or "").inc()
+            return
+        if event.kind == "guard.decision":
+            self.guards.labels(d.get("guard") or "", d.get("decision") or "", d.get("agent") or "").inc()
             return
         route, dep, model, status = d.get("route") or "", d.get("deployment") or "", d.get("model") or "", d["status"]
         self.calls.labels(route, dep, model, status).inc()
