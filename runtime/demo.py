@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,7 +302,7 @@ class Demo:
             log.info("demo fault", event=what, model=PRIMARY_MODEL)
 
     async def summary(self) -> str:
-        """One line: elapsed time, tasks, calls, open circuits and spend."""
+        """One line: elapsed time, tasks, calls, open circuits, spend, alerts and guard decisions."""
         assert self.control is not None
         c = self.control
         if self.started_at is None:
@@ -314,6 +315,8 @@ class Demo:
         rate_h = totals.cost_usd / elapsed * 3600 if elapsed > 0 else 0.0
         opened = [x.deployment for x in await c.circuits() if x.state != "closed"]
         firing = await c.alerts(status="firing")
+        decided = Counter(d.decision for d in await c.guard_decisions(since=self.started_at, limit=10_000))
+        guards = ", ".join(f"{n} {what}" for what, n in sorted(decided.items())) or "nothing flagged"
         return (
             f"[{elapsed:5.0f}s] tasks {pool.completed} done, {pool.failed} failed, {pool.busy} running,"
             f" queue {pool.queued}, {pool.waiting} waiting ({st.escalations_waiting} escalations for an operator)"
@@ -322,6 +325,7 @@ class Demo:
             f" · spend ${totals.cost_usd:.4f} (${rate_h:.2f}/h) · today ${st.spend_today_usd:.4f}"
             f" · cache {cache.exact_hits + cache.semantic_hits} hits (saved ${cache.saving_usd:.4f})"
             f" · alerts firing: {', '.join(sorted({a.rule for a in firing})) or 'none'}"
+            f" · guards: {guards} (agentops guards)"
         )
 
 
