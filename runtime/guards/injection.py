@@ -31,10 +31,8 @@ import base64
 import binascii
 import bisect
 import json
-import logging
 import math
 import re
-import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agentops.runtime.errors import ConfigError
+from agentops.runtime.wordllama import load_wordllama
 
 __all__ = [
     "MODEL_FILE",
@@ -470,24 +469,3 @@ class InjectionScorer:
         logit = max(float(self._weights[i] @ v) for i, v in rows) + self._bias
         score = 0.5 * (1.0 + math.tanh(logit / 2))  # the logistic function, without exp's overflow
         return InjectionScore(score=score, flagged=score >= self.threshold, rules=rules)
-
-
-_load_lock = threading.Lock()
-_model: list[Any] = []
-
-
-def load_wordllama() -> Any:
-    """The wordllama model from the weights in its wheel, loaded once (never downloads)."""
-    with _load_lock:
-        if not _model:
-            # wordllama's import calls logging.basicConfig(level=INFO): undo that on the root
-            # logger, which belongs to the application (as calls/cache/verify.py does).
-            root = logging.getLogger()
-            handlers, level = list(root.handlers), root.level
-            import wordllama
-            from wordllama import WordLlama
-
-            root.handlers[:] = handlers
-            root.setLevel(level)
-            _model.append(WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True))
-        return _model[0]

@@ -31,15 +31,13 @@ The word vectors come from the offline wordllama model shipped in its wheel
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import logging
-import os
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentops.runtime.wordllama import load_wordllama, load_wordllama_async
 
 if TYPE_CHECKING:
     import numpy as np
@@ -125,57 +123,6 @@ def disagreement(query: str, cached: str) -> str | None:
     if swap := _swapped(a, b):
         return f"word order differs: {swap[0]} and {swap[1]} swap places"
     return None
-
-
-def load_wordllama(trunc_dim: int | None = None) -> Any:
-    """The wordllama model from the weights in its wheel, loaded once per dimension.
-
-    Never downloads: the cache folder is the installed package's own folder and
-    downloads are disabled, so a missing file fails loudly instead of reaching out.
-    Blocking (about 0.3 s the first time): from async code use :func:`load_wordllama_async`.
-
-    Args:
-        trunc_dim: keep only the first 64 or 128 of the 256 dimensions, or None for all.
-
-    Returns:
-        The ``WordLlamaInference`` object.
-    """
-    model = _models.get(trunc_dim)
-    if model is None:
-        with _load_lock:
-            model = _models.get(trunc_dim)
-            if model is None:
-                model = _models[trunc_dim] = _load(trunc_dim)
-    return model
-
-
-async def load_wordllama_async(trunc_dim: int | None = None) -> Any:
-    """:func:`load_wordllama` in a worker thread the first time, so the event loop keeps running.
-
-    Call ``await load_wordllama_async()`` at start: :func:`disagreement` needs the full
-    model for its word vectors, whatever embedder the cache searches with.
-    """
-    if trunc_dim in _models:
-        return _models[trunc_dim]
-    return await asyncio.to_thread(load_wordllama, trunc_dim)
-
-
-_load_lock = threading.Lock()
-_models: dict[int | None, Any] = {}
-
-
-def _load(trunc_dim: int | None) -> Any:
-    # wordllama's import calls logging.basicConfig(level=INFO): undo that on the root
-    # logger, which belongs to the application.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import wordllama
-    from wordllama import WordLlama
-
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    folder = os.path.dirname(wordllama.__file__)
-    return WordLlama.load(cache_dir=folder, disable_download=True, trunc_dim=trunc_dim)
 
 
 def _show(items: frozenset[str] | tuple[str, ...]) -> str:
