@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,17 +88,32 @@ async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
     return conn
 
 
+def _writer_connection(path: str, synchronous: str) -> Callable[[], sqlite3.Connection]:
+    """How the writer thread opens its connection: the same settings as :func:`_connect`."""
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={synchronous}")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    return connect
+
+
 class Store:
     """Persistence for tasks, spans, calls, the ledger and circuit events.
 
     Open with :meth:`open`; close with :meth:`close` (which writes what is queued).
     """
 
-    def __init__(
-        self, path: Path, writer_conn: aiosqlite.Connection, reader: aiosqlite.Connection, writer: Writer
-    ) -> None:
+    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: Writer) -> None:
         self.path = path
-        self._wconn = writer_conn
         self._reader = reader
         self.writer = writer
         self.redact: Callable[[Any], Any] | None = None
@@ -120,20 +136,25 @@ class Store:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        wconn = await _connect(str(path), synchronous)
+        # Migrations run on a connection of their own, closed before the writer thread
+        # opens the one it keeps (so there is one writer at a time).
+        migrating = await _connect(str(path), synchronous)
         try:
-            await migrate(wconn)
+            await migrate(migrating)
+        finally:
+            await migrating.close()
+        writer = await Writer.open(_writer_connection(str(path), synchronous), batch_max, flush_interval)
+        try:
+            reader = await _connect(str(path), synchronous)
         except BaseException:
-            await wconn.close()
+            await writer.close()
             raise
-        reader = await _connect(str(path), synchronous)
-        return cls(path, wconn, reader, Writer(wconn, batch_max, flush_interval))
+        return cls(path, reader, writer)
 
     async def close(self) -> None:
-        """Write everything queued and close both connections."""
+        """Write everything queued, stop the writer thread and close the reader."""
         await self.writer.close()
         await self._reader.close()
-        await self._wconn.close()
 
     # -- writes ---------------------------------------------------------------------------
 
