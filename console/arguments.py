@@ -33,6 +33,7 @@ COMMANDS = frozenset(
         "flags",
         "budgets",
         "cache",
+        "batches",
         "alerts",
         "guards",
     }
@@ -58,6 +59,11 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("--user", default=None)
     s.add_argument("--session", default=None)
     s.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    s.add_argument(
+        "--batch",
+        action="store_true",
+        help="run its LLM steps by the provider's batch API: half price, answered within hours ([batch])",
+    )
     add_connect(s)
 
     t = sub.add_parser("tasks", help="tasks in the queue and their states")
@@ -176,3 +182,13 @@ def _cost_parsers(sub: Any) -> None:
     c.add_argument("--prompt", default=None, help="for clear: only this prompt's answers (every version)")
     c.add_argument("--yes", action="store_true", help="for clear: do not ask for confirmation")
     add_connect(c)
+    j = sub.add_parser(
+        "batches",
+        help="provider batch jobs: in flight and settled, their cost at the batch rate and the saving",
+        description="Batch jobs, newest first: status, requests, lines answered and failed, cost and saving;"
+        " then the totals since --since (jobs in flight, requests waiting, batch spend and saving).",
+    )
+    j.add_argument("--in-flight", action="store_true", help="only jobs not settled yet")
+    j.add_argument("--limit", type=int, default=20, help="jobs to list (default 20)")
+    j.add_argument("--since", default="24h", help="totals over this far back: 30m, 24h, 7d (default 24h)")
+    add_connect(j)

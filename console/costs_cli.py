@@ -1,4 +1,4 @@
-"""CLI commands for cost control: ``agentops budgets ...`` and ``agentops cache ...``.
+"""CLI commands for cost control: ``agentops budgets ...``, ``agentops cache ...`` and ``agentops batches``.
 
 Like the queue commands they work on the configured store (a runtime elsewhere on this
 machine picks up a new cap within ``prompts.evaluate_every_s``), or with ``--connect URL``
@@ -18,8 +18,9 @@ from agentops.console.arguments import UsageError
 from agentops.console.connect import open_control
 from agentops.runtime import BudgetStatus, Settings
 from agentops.runtime.control.operations import current_actor
+from agentops.store import BatchJobRecord
 
-__all__ = ["HANDLERS", "budgets_table"]
+__all__ = ["HANDLERS", "batches_table", "budgets_table"]
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 NO_BUDGETS = (
@@ -78,6 +79,49 @@ async def _budgets(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def batches_table(jobs: list[BatchJobRecord], now: float) -> str:
+    """Batch jobs as a table: status, requests answered and failed, polls, cost and saving, age."""
+    rows = [
+        (
+            j.id,
+            j.deployment,
+            j.status,
+            f"{j.succeeded}/{j.requests}",
+            j.failed,
+            j.polls,
+            render.money(j.cost_usd),
+            render.money(j.saving_usd),
+            render.eta(now - j.created_at).lstrip("~"),
+            j.error or "",
+        )
+        for j in jobs
+    ]
+    headers = ["job", "deployment", "status", "answered", "failed", "polls", "cost", "saved", "age", "error"]
+    return render.table(headers, rows)
+
+
+async def _batches(args: argparse.Namespace, settings: Settings) -> int:
+    if args.limit < 1:
+        raise UsageError("--limit: at least 1")
+    try:
+        since = time.time() - render.parse_since(args.since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    async with open_control(args, settings) as control:
+        jobs = await control.batch_jobs(in_flight=args.in_flight, limit=args.limit)
+        totals = await control.batch_totals(since=since)
+    if jobs:
+        print(batches_table(jobs, time.time()))
+    else:
+        print("no batch jobs in flight" if args.in_flight else "no batch jobs yet (see [batch] in config.toml)")
+    print(
+        f"in flight: {totals.jobs_in_flight:,} job{'s' if totals.jobs_in_flight != 1 else ''},"
+        f" {totals.requests_waiting:,} request{'s' if totals.requests_waiting != 1 else ''} waiting;"
+        f" last {args.since}: spent {render.money(totals.cost_usd)} by batch, saved {render.money(totals.saving_usd)}"
+    )
+    return 0
+
+
 async def _cache(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "stats":
         try:
@@ -113,4 +157,4 @@ async def _cache(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-HANDLERS: dict[str, Handler] = {"budgets": _budgets, "cache": _cache}
+HANDLERS: dict[str, Handler] = {"budgets": _budgets, "cache": _cache, "batches": _batches}

@@ -40,6 +40,7 @@ async def _submit(args: argparse.Namespace, settings: Settings) -> int:
             session_id=args.session,
             priority=args.priority,
             idempotency_key=args.key,
+            batch=args.batch,
             actor=current_actor(),
             via="cli",
         )

@@ -113,6 +113,10 @@ class Tracer:
         )
         return span
 
+    def checkpoint(self, span: Span) -> None:
+        """Store an open span as it is now (a span that outlives its process: a batched call's)."""
+        self._store.save_span(self._kept(span.record()))
+
     def end(
         self, span: Span, status: str = "ok", error: str | None = None, attrs: dict[str, Any] | None = None
     ) -> None:

@@ -1,6 +1,7 @@
 """agentops.store: persistence. Imports nothing of runtime or console."""
 
 from agentops.store.alerts import AlertRecord, AlertStore, SilenceRecord
+from agentops.store.batches import BatchJobRecord, BatchRequestRecord, BatchStore, BatchTotals, LineOutcome
 from agentops.store.escalations import AlreadyDecidedError, EscalationStore, NoSuchEscalationError
 from agentops.store.guards import AgentBaseline, GuardDecisionRecord, GuardStore
 from agentops.store.journal import Journal
@@ -38,6 +39,10 @@ __all__ = [
     "AlertStore",
     "AlreadyDecidedError",
     "AuditRecord",
+    "BatchJobRecord",
+    "BatchRequestRecord",
+    "BatchStore",
+    "BatchTotals",
     "CircuitEventRecord",
     "CostRow",
     "EscalationRecord",
@@ -49,6 +54,7 @@ __all__ = [
     "JournalEntry",
     "LLMCallRecord",
     "LedgerRecord",
+    "LineOutcome",
     "NoSuchEscalationError",
     "PromptLabelRecord",
     "PromptStore",

@@ -182,10 +182,11 @@ class AlertStore:
         return [(r[0], int(r[1]), int(r[2] or 0)) for r in rows]
 
     async def call_latencies(self, *, since: float, until: float) -> dict[str, list[float]]:
-        """Latencies (ms) of answered LLM calls in ``[since, until)`` by deployment (cache hits aside)."""
+        """Latencies (ms) of answered LLM calls in ``[since, until)`` by deployment (cache hits and
+        batch calls aside)."""
         rows = await self.store._all(
             "SELECT deployment, latency_ms FROM llm_calls WHERE created_at >= ? AND created_at < ?"
-            " AND status = 'ok' AND cache IS NULL AND deployment IS NOT NULL",
+            " AND status = 'ok' AND cache IS NULL AND batch_job IS NULL AND deployment IS NOT NULL",
             (since, until),
         )
         out: dict[str, list[float]] = {}

@@ -55,7 +55,8 @@ class CacheTotals:
     saving_usd: float
     """What the hits saved (their answers' original cost)."""
     prompt_cache_saving_usd: float
-    """What providers' prompt caching saved (cached input tokens at their discount)."""
+    """What providers' prompt caching saved (cached input tokens at their discount, calls made
+    by batch excepted: their saving is the batch store's)."""
     entries: int
 
     @property
@@ -154,7 +155,8 @@ class CostStore:
         )
         saved = await self.store._all(
             "SELECT SUM(CASE WHEN cache IS NULL THEN 0 ELSE saving_usd END),"
-            " SUM(CASE WHEN cache IS NULL THEN saving_usd ELSE 0 END) FROM ledger WHERE created_at >= ?",
+            " SUM(CASE WHEN cache IS NULL AND batch_job IS NULL THEN saving_usd ELSE 0 END)"
+            " FROM ledger WHERE created_at >= ?",
             (since,),
         )
         entries = await self.store._all("SELECT COUNT(*) FROM cache_entries")

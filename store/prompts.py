@@ -323,7 +323,7 @@ class PromptStore:
     async def version_stats(self, prompt: str, *, since: float = 0.0) -> dict[int, VersionStats]:
         """Each version's calls since ``since`` (first attempts and repairs alike)."""
         rows = await self.store._all(
-            "SELECT prompt_version, status, gate_failed, latency_ms, cost_usd FROM llm_calls"
+            "SELECT prompt_version, status, gate_failed, latency_ms, cost_usd, batch_job FROM llm_calls"
             " WHERE prompt = ? AND created_at >= ? AND prompt_version IS NOT NULL",
             (prompt, since),
         )
@@ -337,7 +337,7 @@ class PromptStore:
                 len(rs),
                 sum(1 for r in rs if r[1] != "ok"),
                 sum(int(r[2]) for r in rs),
-                _p95([float(r[3]) for r in rs]),
+                _p95([float(r[3]) for r in rs if r[5] is None]),  # batch calls wait by design
                 sum(float(r[4]) for r in rs),
             )
             for v, rs in grouped.items()

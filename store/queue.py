@@ -48,8 +48,10 @@ class TaskQueue:
         max_attempts: int = 3,
         parent_id: str | None = None,
         parent_span_id: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
-        """Queue a task (a sub-task of ``parent_id``, hanging from its span ``parent_span_id``).
+        """Queue a task (a sub-task of ``parent_id``, hanging from its span ``parent_span_id``;
+        ``batch``: its LLM steps go by a provider's batch API).
         With an idempotency key already used, return that task instead.
 
         Returns:
@@ -66,8 +68,8 @@ class TaskQueue:
                     return _task(row), False
             conn.execute(
                 "INSERT INTO tasks (id, agent, user_id, session_id, status, input, trace_id, created_at, priority,"
-                " idempotency_key, max_attempts, available_at, parent_id, parent_span_id)"
-                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " idempotency_key, max_attempts, available_at, parent_id, parent_span_id, batch)"
+                " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     task_id,
                     agent,
@@ -82,6 +84,7 @@ class TaskQueue:
                     now,
                     parent_id,
                     parent_span_id,
+                    int(batch),
                 ),
             )
             with _cursor(conn, "SELECT * FROM tasks WHERE id = ?", (task_id,)) as cur:

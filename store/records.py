@@ -54,6 +54,8 @@ class TaskRecord:
     """The parent's span this task's trace hangs from (the trace id is the parent's)."""
     awaiting_subtasks: int = 0
     """1 while the task waits in ``ctx.gather`` for its sub-tasks to end."""
+    batch: int = 0
+    """1 when it was submitted to run by batch: each LLM step goes by a provider's batch API."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -109,6 +111,8 @@ class LLMCallRecord:
     """The reply failed its validation gate (a repair followed, or the step failed)."""
     cache: str | None = None
     """``exact`` or ``semantic`` when the answer came from the response cache."""
+    batch_job: str | None = None
+    """The batch job that answered it, when it went by a provider's batch API."""
 
 
 @dataclass
@@ -149,7 +153,10 @@ class LedgerRecord:
     cache: str | None = None
     """``exact`` or ``semantic`` when served from the response cache (cost 0)."""
     saving_usd: float = 0.0
-    """What caching saved: a cached answer's original cost, or cached input tokens' discount."""
+    """What caching saved (a cached answer's original cost, or cached input tokens' discount),
+    or, with ``batch_job``, what the batch rate saved against the full rate."""
+    batch_job: str | None = None
+    """The batch job that billed it, when it went by a provider's batch API."""
 
 
 @dataclass

@@ -202,12 +202,17 @@ class Store:
 
     async def record_llm_call(self, call: LLMCallRecord, ledger: LedgerRecord | None) -> None:
         """Record a finished LLM call and, if it was billed, its ledger row (one durable commit)."""
+        statements = self.llm_call_statements(call, ledger)
+        await self.writer.write(*statements)
+
+    def llm_call_statements(self, call: LLMCallRecord, ledger: LedgerRecord | None) -> list[Statement]:
+        """The statements that write a call's row and its ledger row (idempotent by span id)."""
         statements: list[Statement] = [
             (
                 "INSERT OR REPLACE INTO llm_calls (span_id, task_id, trace_id, route, model, deployment, status,"
                 " attempts, retries, fallbacks, latency_ms, input_tokens, output_tokens, cached_tokens, cost_usd,"
-                " error_type, error, created_at, prompt, prompt_version, cache)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_type, error, created_at, prompt, prompt_version, cache, batch_job)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     call.span_id,
                     call.task_id,
@@ -230,6 +235,7 @@ class Store:
                     call.prompt,
                     call.prompt_version,
                     call.cache,
+                    call.batch_job,
                 ),
             )
         ]
@@ -238,8 +244,8 @@ class Store:
                 (
                     "INSERT OR IGNORE INTO ledger (span_id, task_id, agent, user_id, session_id, model, deployment,"
                     " input_tokens, output_tokens, cached_tokens, cost_usd, priced, created_at, prompt, cache,"
-                    " saving_usd)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " saving_usd, batch_job)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         ledger.span_id,
                         ledger.task_id,
@@ -257,10 +263,11 @@ class Store:
                         ledger.prompt,
                         ledger.cache,
                         ledger.saving_usd,
+                        ledger.batch_job,
                     ),
                 )
             )
-        await self.writer.write(*statements)
+        return statements
 
     async def mark_gate_failed(self, span_id: str) -> None:
         """Record that an LLM call's reply failed its validation gate (per-prompt-version figures count it)."""
@@ -395,22 +402,27 @@ class Store:
         """LLM calls per bucket in ``[since, until)``: count, errors and P95 latency, oldest first.
 
         Every bucket is present, empty ones with zeros, so the result plots as a time series.
+        Calls answered by a batch job count, but not in the latency (they waited minutes to hours
+        by design).
         """
         n = max(1, math.ceil((until - since) / bucket_s))
         latencies: list[list[float]] = [[] for _ in range(n)]
-        errors, attempt_errors = [0] * n, [0] * n
+        calls, errors, attempt_errors = [0] * n, [0] * n, [0] * n
         rows = await self._all(
-            "SELECT created_at, status, latency_ms, attempts FROM llm_calls WHERE created_at >= ? AND created_at < ?",
+            "SELECT created_at, status, latency_ms, attempts, batch_job FROM llm_calls"
+            " WHERE created_at >= ? AND created_at < ?",
             (since, until),
         )
-        for created_at, status, latency_ms, attempts in rows:
+        for created_at, status, latency_ms, attempts, batch_job in rows:
             i = min(n - 1, int((created_at - since) // bucket_s))
-            latencies[i].append(latency_ms)
+            calls[i] += 1
+            if batch_job is None:
+                latencies[i].append(latency_ms)
             ok = status == "ok"
             errors[i] += not ok
             attempt_errors[i] += max(0, attempts - ok)  # a success's last attempt is the one that worked
         return [
-            CallBucket(since + i * bucket_s, len(latencies[i]), errors[i], _p95(latencies[i]), attempt_errors[i])
+            CallBucket(since + i * bucket_s, calls[i], errors[i], _p95(latencies[i]), attempt_errors[i])
             for i in range(n)
         ]
 

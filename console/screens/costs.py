@@ -1,5 +1,5 @@
-"""Costs and budgets: budget gauges, the response cache, today's spend by agent, model and user,
-the rate of spend, calls per minute.
+"""Costs and budgets: budget gauges, the response cache, batch jobs in flight, today's spend by
+agent, model and user, the rate of spend, calls per minute.
 
 ``c`` changes the highlighted budget's cap through a confirmation modal (audited as the
 operator, ``via console``); hidden with ``--read-only``.
@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from agentops.console.format import amount, day_start, gauge, money, plain, right
-from agentops.console.render import of_cap, parse_cap, to_cap
+from agentops.console.render import eta, of_cap, parse_cap, to_cap
 from agentops.console.screens.base import ConsoleScreen
 from agentops.console.screens.confirm import ConfirmScreen, ValueField
 from agentops.console.widgets import KeyTable
@@ -26,12 +26,15 @@ from agentops.console.widgets import KeyTable
 if TYPE_CHECKING:
     from agentops.runtime import BudgetStatus, Control, CostRow
     from agentops.runtime.control.local import CacheTotals
+    from agentops.store import BatchJobRecord, BatchTotals
 
 __all__ = ["CostsScreen"]
 
 RATE_WINDOW_S = 300.0
 """Spend over this window, scaled to an hour, is the rate of spend."""
 MINUTES = 30
+BATCH_JOBS_SHOWN = 3
+"""Batch jobs in flight listed under the figures (``agentops batches`` lists them all)."""
 DIMENSIONS = (("agent", "by agent"), ("model", "by model"), ("user", "by user"))
 SPARKS = {
     "calls": ("calls/min", "{:.0f}"),
@@ -92,6 +95,11 @@ the cap and red at 100%. Caps come from `[budgets]` in config.toml, or are set l
 similar questions), what those answers and providers' prompt caching saved, and the
 entries held.
 
+**Batch jobs**: provider batch jobs not settled yet and the requests waiting for an
+answer (steps that go by batch: `ctx.llm(..., batch=True)`, `agentops submit --batch`,
+or `[batch] agents`), what batch calls cost today at the batch rate and what that saved
+against the full rate, and the oldest jobs in flight (`agentops batches` lists them all).
+
 Spend since local midnight from the cost ledger, grouped by agent, model and user:
 calls, cache hits among them, cost and savings. The rate of spend is the last five
 minutes, scaled to an hour. The sparklines show per minute over the last 30 minutes:
@@ -121,6 +129,7 @@ with your name and `via console`. With `--read-only` the action is hidden.
         self.budgets: dict[str, BudgetStatus] = {}
         """The budgets shown, by row key (``scope:key``)."""
         self.cache: CacheTotals | None = None
+        self.batch_totals: BatchTotals | None = None
         self.loads = 0
         """Completed refreshes (tests wait on it)."""
 
@@ -133,7 +142,9 @@ with your name and `via console`. With `--read-only` the action is hidden.
                 yield KeyTable(id=f"by-{dim}", classes="cost-table")
         with Horizontal(classes="cost-row"):
             yield KeyTable(id=f"by-{DIMENSIONS[2][0]}", classes="cost-table")
-            yield Static(Text(""), id="cache")
+            with Vertical(id="cache-column"):
+                yield Static(Text(""), id="cache")
+                yield Static(Text(""), id="batches")
         with Horizontal(id="sparks"):
             for name in SPARKS:
                 with Vertical(classes="spark"):
@@ -153,6 +164,7 @@ with your name and `via console`. With `--read-only` the action is hidden.
             for name, width in COST_COLUMNS:
                 table.add_column(right(name), width=width, key=name)
         self.query_one("#cache", Static).border_title = "response cache · today"
+        self.query_one("#batches", Static).border_title = "batch jobs · today"
         self.query_one(f"#by-{DIMENSIONS[0][0]}", KeyTable).focus()
         super().on_mount()
 
@@ -183,6 +195,8 @@ with your name and `via console`. With `--read-only` the action is hidden.
         buckets = await control.call_buckets(since=since, until=since + MINUTES * 60, bucket_s=60)
         budgets = await control.budgets()
         cache = await control.cache_stats(since=today)
+        batch = await control.batch_totals(since=today)
+        in_flight = await control.batch_jobs(in_flight=True, limit=BATCH_JOBS_SHOWN) if batch.jobs_in_flight else []
         if not self.is_mounted:
             return  # torn down while we waited (the app is quitting)
         for dim, rows in groups.items():
@@ -214,6 +228,7 @@ with your name and `via console`. With `--read-only` the action is hidden.
             )
         self._show_budgets(budgets)
         self._show_cache(cache)
+        self._show_batches(batch, in_flight, now)
         self.loads += 1
 
     def _fill(self, table: KeyTable, rows: list[CostRow]) -> None:
@@ -280,6 +295,25 @@ with your name and `via console`. With `--read-only` the action is hidden.
                 f"{t.entries:,}",
             )
         )
+
+    def _show_batches(self, t: BatchTotals, jobs: list[BatchJobRecord], now: float) -> None:
+        self.batch_totals = t
+        label = "dim"
+        parts: list[str | tuple[str, str]] = [
+            ("in flight      ", label),
+            (f"{t.jobs_in_flight:,} job{'' if t.jobs_in_flight == 1 else 's'}", "bold" if t.jobs_in_flight else ""),
+            f" · {t.requests_waiting:,} request{'' if t.requests_waiting == 1 else 's'} waiting\n",
+            ("spent by batch ", label),
+            money(t.cost_usd),
+            " · saved ",
+            (money(t.saving_usd), "green" if t.saving_usd else ""),
+        ]
+        for j in jobs:
+            age = eta(now - j.created_at).lstrip("~")
+            parts += ["\n", (f"{j.id[:12]} ", label), f"{j.deployment} {j.status} {j.succeeded}/{j.requests} · {age}"]
+        if t.jobs_in_flight > len(jobs):
+            parts += ["\n", (f"and {t.jobs_in_flight - len(jobs):,} more (agentops batches)", label)]
+        self.query_one("#batches", Static).update(Text.assemble(*parts))
 
     # -- actions --------------------------------------------------------------------------
 

@@ -7,13 +7,17 @@ in order (:mod:`.client`): look the answer up in the response cache (:mod:`.cach
 fallback chain, each deployment behind its circuit breaker with retries (:mod:`.fallback`,
 over :mod:`.circuit`, :mod:`.retry`, :mod:`.provider`), price and record the reply
 (:mod:`.recording`, over :mod:`.pricing`), settle the budget and store the answer. Also here:
-the validation gate a step's reply must pass (:mod:`.gate`) and the model router that picks a
-route per request (:mod:`.router`). What a call is made of and returns is in :mod:`.types`.
+the validation gate a step's reply must pass (:mod:`.gate`), the model router that picks a
+route per request (:mod:`.router`), and calls by a provider's batch API: deferring a call into
+a batch request and the :class:`Batcher` that sends, polls and settles jobs (:mod:`.batching`,
+over :mod:`.batches`). What a call is made of and returns is in :mod:`.types`.
 
 May import: the foundations (``errors``, ``events``, ``logs``, ``tracing``, ``config``) and
 the store. Never tasks, rollouts, control or the console (import-linter checks it).
 """
 
+from agentops.runtime.calls.batches import can_batch
+from agentops.runtime.calls.batching import Batcher, Deferred, defer_call
 from agentops.runtime.calls.budgets import Budgets, BudgetStatus, Reservation, start_of_day
 from agentops.runtime.calls.circuit import CircuitBreaker, CircuitState, Transition, TransitionListener
 from agentops.runtime.calls.client import CallOptions, CallScope, LLMClient, LLMResponse, Route, with_cache_markers
@@ -40,6 +44,7 @@ __all__ = [
     "COUNTS_AGAINST_DEPLOYMENT",
     "PERMANENT_STATUSES",
     "TRANSIENT_STATUSES",
+    "Batcher",
     "BudgetStatus",
     "Budgets",
     "Call",
@@ -49,6 +54,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitState",
     "Classify",
+    "Deferred",
     "Deployment",
     "DeploymentLimits",
     "GateFailure",
@@ -69,7 +75,9 @@ __all__ = [
     "Transition",
     "TransitionListener",
     "Usage",
+    "can_batch",
     "complete",
+    "defer_call",
     "estimate_tokens",
     "is_transient_status",
     "litellm_loaded",

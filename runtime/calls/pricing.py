@@ -60,6 +60,20 @@ class PriceBook:
             self._cache[model] = self._lookup(model)
         return self._cache[model]
 
+    def batch_price(self, model: str, discount: float = 0.5) -> Price | None:
+        """The price of ``model`` through a provider's batch API: the map's batch rates where it
+        has them, else ``discount`` times the full price (an override is discounted too)."""
+        full = self.price(model)
+        if full is None:
+            return None
+        entry = self._entry(model)
+        overridden = any(n in self._overrides for n in (model, model.split("/", 1)[-1]))
+        per_in = entry.get("input_cost_per_token_batches") if entry and not overridden else None
+        per_out = entry.get("output_cost_per_token_batches") if entry and not overridden else None
+        if per_in is None or per_out is None:
+            return Price(full.input * discount, full.output * discount, full.cached_input * discount)
+        return Price(float(per_in), float(per_out), min(full.cached_input, float(per_in)))
+
     def cost(self, model: str, usage: Usage) -> tuple[float, bool]:
         """(USD, priced) for ``usage`` on ``model``; (0.0, False) when no price is known."""
         price = self.price(model)

@@ -261,6 +261,7 @@ def publish(client: LLMClient, row: LLMCallRecord) -> None:
         cached_tokens=row.cached_tokens,
         cost_usd=row.cost_usd,
         error_type=row.error_type,
+        batch_job=row.batch_job,
     )
 
 

@@ -15,6 +15,7 @@ errors and the simulator's own configuration model.
 from agentops.runtime.config.alerting import AlertSettings, CommandHookSettings, WebhookSettings
 from agentops.runtime.config.costs import (
     BUDGET_SCOPES,
+    BatchSettings,
     BudgetAction,
     BudgetSettings,
     CacheSettings,
@@ -61,6 +62,7 @@ __all__ = [
     "AgentGuardSettings",
     "AlertSettings",
     "ApiSettings",
+    "BatchSettings",
     "BehaviourAction",
     "BudgetAction",
     "BudgetSettings",

@@ -1,4 +1,5 @@
-"""Configuration of cost control: ``[budgets]``, ``[rate_limits]``, ``[cache]`` and ``[routers.NAME]``.
+"""Configuration of cost control: ``[budgets]``, ``[rate_limits]``, ``[cache]``, ``[routers.NAME]``
+and ``[batch]``.
 
 Part of :class:`~agentops.runtime.config.Settings`; kept here so each section reads whole.
 """
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BUDGET_SCOPES",
+    "BatchSettings",
     "BudgetAction",
     "BudgetSettings",
     "CacheSettings",
@@ -143,3 +145,30 @@ class RouterSettings(_Section):
         if self.classifier_route:
             out.add(self.classifier_route)
         return out
+
+
+class BatchSettings(_Section):
+    """Provider batch APIs (half price, answers within hours): which LLM steps go by batch and how
+    jobs are collected and polled. A step goes by batch when it asks (``ctx.llm(..., batch=True)``),
+    when its task was submitted with ``batch`` (``agentops submit --batch``), or when its agent is
+    listed in ``agents``."""
+
+    enabled: bool = True
+    """Off: every step calls at once, whatever it asks."""
+    agents: list[str] = []
+    """Agents whose every LLM step goes by batch (tasks whose deadline allows hours)."""
+    max_requests: int = Field(500, ge=1, le=50_000)
+    """Requests in one provider job at most (OpenAI takes up to 50,000)."""
+    max_wait_s: float = Field(60.0, ge=0)
+    """How long a request waits for others before its job is sent anyway."""
+    poll_s: float = Field(30.0, gt=0)
+    """Seconds between two polls of a job in flight."""
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Jobs a request may go in: a failed line goes into the next job until then."""
+    on_failure: Literal["fail", "call"] = "call"
+    """A request whose every attempt failed (or whose job expired): ``call`` makes it at once
+    through the normal call path at the full price; ``fail`` fails the step."""
+    lease_s: float = Field(120.0, gt=0)
+    """How long a process holds a job it polls; after that another process may take it over."""
+    price_discount: float = Field(0.5, gt=0, le=1)
+    """The batch price as a share of the full price, for a model whose price map has no batch rate."""

@@ -7,7 +7,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agentops.runtime.config.alerting import AlertSettings
-from agentops.runtime.config.costs import BudgetSettings, CacheSettings, RateLimitSettings, RouterSettings
+from agentops.runtime.config.costs import (
+    BatchSettings,
+    BudgetSettings,
+    CacheSettings,
+    RateLimitSettings,
+    RouterSettings,
+)
 from agentops.runtime.config.exporting import OtlpSettings
 from agentops.runtime.config.guarding import GuardSettings
 from agentops.runtime.config.sections import (
@@ -73,6 +79,7 @@ class Settings(BaseSettings):
     budgets: BudgetSettings = BudgetSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     cache: CacheSettings = CacheSettings()
+    batch: BatchSettings = BatchSettings()
     routers: dict[str, RouterSettings] = {}
     simulator: SimulatorSettings = SimulatorSettings()
 

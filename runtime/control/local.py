@@ -188,6 +188,7 @@ class LocalControl(CostsControl):
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task; the same idempotency key twice returns the first task."""
         return await self._ops.submit(
@@ -197,6 +198,7 @@ class LocalControl(CostsControl):
             session_id=session_id,
             priority=priority,
             idempotency_key=idempotency_key,
+            batch=batch,
             actor=actor,
             via=via,
         )

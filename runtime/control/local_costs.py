@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from agentops.runtime.calls import Budgets, BudgetStatus
 from agentops.runtime.config import Settings
-from agentops.store import CostRow, Store
+from agentops.store import BatchJobRecord, BatchStore, BatchTotals, CostRow, Store
 from agentops.store.costs import CacheTotals, CostStore
 from agentops.store.store import CallBucket, CallTotals
 
@@ -75,3 +75,11 @@ class CostsControl:
     async def costs(self, by: str, *, since: float = 0.0) -> list[CostRow]:
         """Ledger spend grouped by a dimension."""
         return await self._store.costs_by(by, since=since)
+
+    async def batch_jobs(self, *, in_flight: bool = False, limit: int = 50) -> list[BatchJobRecord]:
+        """Provider batch jobs, newest first (only those not settled yet, with ``in_flight``)."""
+        return await BatchStore(self._store).jobs(in_flight=in_flight, limit=limit)
+
+    async def batch_totals(self, *, since: float) -> BatchTotals:
+        """Batch jobs in flight, requests waiting, and what batch calls cost and saved since ``since``."""
+        return await BatchStore(self._store).totals(since=since)

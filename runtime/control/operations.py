@@ -77,13 +77,21 @@ class Operations:
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        batch: bool = False,
         actor: str,
         via: str,
     ) -> tuple[TaskRecord, bool]:
-        """Queue a task (input validated first); the same idempotency key twice returns the first task."""
+        """Queue a task (input validated first); the same idempotency key twice returns the first task.
+        With ``batch`` its LLM steps go by the provider's batch API (``[batch]``)."""
         if self.runtime is not None:
             task, created = await self.runtime.submit(
-                agent, input, user_id=user_id, session_id=session_id, priority=priority, idempotency_key=idempotency_key
+                agent,
+                input,
+                user_id=user_id,
+                session_id=session_id,
+                priority=priority,
+                idempotency_key=idempotency_key,
+                batch=batch,
             )
         else:
             validate_input(self.registry, agent, input)
@@ -96,10 +104,11 @@ class Operations:
                 priority=priority,
                 idempotency_key=idempotency_key,
                 max_attempts=self.max_attempts,
+                batch=batch,
             )
         if created:
             await self.escalations.record_action(
-                actor, via, "task.submit", task.id, {"agent": agent, "idempotency_key": idempotency_key}
+                actor, via, "task.submit", task.id, {"agent": agent, "idempotency_key": idempotency_key, "batch": batch}
             )
         return task, created
 

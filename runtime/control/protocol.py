@@ -19,6 +19,8 @@ from agentops.runtime.rollouts import FlagStatus, PromptSummary, PromptVersionIn
 from agentops.store import (
     AlertRecord,
     AuditRecord,
+    BatchJobRecord,
+    BatchTotals,
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
@@ -125,6 +127,14 @@ class Control(Protocol):
         """Ledger spend grouped by a dimension."""
         ...
 
+    async def batch_jobs(self, *, in_flight: bool = False, limit: int = 50) -> list[BatchJobRecord]:
+        """Provider batch jobs, newest first (only those not settled yet, with ``in_flight``)."""
+        ...
+
+    async def batch_totals(self, *, since: float) -> BatchTotals:
+        """Batch jobs in flight, requests waiting, and what batch calls cost and saved since ``since``."""
+        ...
+
     async def circuits(self) -> list[CircuitStatus]:
         """Every deployment's breaker (empty when not connected to a live runtime)."""
         ...
@@ -169,6 +179,7 @@ class Control(Protocol):
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task; the same idempotency key twice returns the first task."""
         ...

@@ -30,6 +30,8 @@ from agentops.runtime.rollouts.flags import FlagStatus
 from agentops.store import (
     AlertRecord,
     AuditRecord,
+    BatchJobRecord,
+    BatchTotals,
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
@@ -187,6 +189,15 @@ class RemoteControl:
         """Ledger spend grouped by a dimension."""
         return [_build(CostRow, r) for r in await self._get("/v1/costs", by=by, since=since)]
 
+    async def batch_jobs(self, *, in_flight: bool = False, limit: int = 50) -> list[BatchJobRecord]:
+        """Provider batch jobs, newest first (only those not settled yet, with ``in_flight``)."""
+        rows = await self._get("/v1/batches", in_flight=in_flight, limit=limit)
+        return [_build(BatchJobRecord, r) for r in rows]
+
+    async def batch_totals(self, *, since: float) -> BatchTotals:
+        """Batch jobs in flight, requests waiting, and what batch calls cost and saved since ``since``."""
+        return _build(BatchTotals, await self._get("/v1/batches/totals", since=since))
+
     async def circuits(self) -> list[CircuitStatus]:
         """Every deployment's breaker."""
         return [_build(CircuitStatus, r) for r in await self._get("/v1/circuits")]
@@ -233,6 +244,7 @@ class RemoteControl:
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task; the server records the token's name as the actor."""
         body = {
@@ -242,6 +254,7 @@ class RemoteControl:
             "session_id": session_id,
             "priority": priority,
             "idempotency_key": idempotency_key,
+            "batch": batch,
         }
         out = await self._post("/v1/tasks", body)
         return _build(TaskRecord, out["task"]), bool(out["created"])

@@ -29,7 +29,7 @@ from agentops.runtime.calls.cache import ResponseCache
 from agentops.runtime.config import Settings
 from agentops.runtime.engine.reload import LIVE_KEYS, Reload, apply_reload
 from agentops.runtime.engine.status import CircuitStatus, circuit_statuses
-from agentops.runtime.engine.wiring import build_client, build_deployments, open_guards
+from agentops.runtime.engine.wiring import build_client, build_deployments, open_guards, run_batcher
 from agentops.runtime.errors import ConfigError
 from agentops.runtime.events import EventBus
 from agentops.runtime.exporters import OtlpExporter
@@ -91,6 +91,7 @@ class Runtime:
         self.pacer = Pacer(settings.rate_limits)
         self.router = ModelRouter(settings.routers)
         self._rollouts: asyncio.Task[None] | None = None
+        self._batcher: asyncio.Task[None] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         """This process's identity on the queue's leases."""
 
@@ -159,6 +160,10 @@ class Runtime:
             await self.pool.start()
             self._rollouts = asyncio.get_running_loop().create_task(self._watch_rollouts(), name="agentops-rollouts")
             self.alerts.start()  # every process that runs workers (serve, tui, worker, demo) evaluates
+            if s.batch.enabled:  # sends, polls and settles batch jobs (any such process may take one over)
+                self._batcher = asyncio.get_running_loop().create_task(
+                    run_batcher(self.wait_ready, self._tasks, self.owner), name="agentops-batcher"
+                )
         if load_providers:
             self.load_providers()
 
@@ -195,9 +200,10 @@ class Runtime:
         if self.exporter is not None:  # what is waiting goes before the process does
             self.bus.span_sinks.remove(self.exporter)
             await asyncio.to_thread(self.exporter.shutdown)
-        if self._rollouts is not None:
-            self._rollouts.cancel()
-            await asyncio.gather(self._rollouts, return_exceptions=True)
+        for loop_task in (self._rollouts, self._batcher):
+            if loop_task is not None:
+                loop_task.cancel()
+                await asyncio.gather(loop_task, return_exceptions=True)
         if self.prompts is not None:
             await self.prompts.close()
         if self._load_task is not None and not self._load_task.done():
@@ -314,10 +320,17 @@ class Runtime:
         session_id: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task for the workers; see :meth:`TaskRunner.submit`."""
         return await self.tasks.submit(
-            agent, input, user_id=user_id, session_id=session_id, priority=priority, idempotency_key=idempotency_key
+            agent,
+            input,
+            user_id=user_id,
+            session_id=session_id,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            batch=batch,
         )
 
     async def run(

@@ -6,11 +6,12 @@ price is unknown is refused here: its spend could not count."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from agentops.runtime.calls import (
+    Batcher,
     Budgets,
     CircuitBreaker,
     Deployment,
@@ -30,10 +31,11 @@ from agentops.runtime.events import EventBus
 from agentops.runtime.guards import Detector, Guards
 from agentops.runtime.logs import get_logger, set_redactor
 from agentops.runtime.simulator import Simulator
+from agentops.runtime.tasks import TaskRunner
 from agentops.runtime.tracing import Tracer
 from agentops.store import EscalationStore, Store
 
-__all__ = ["build_client", "build_deployments"]
+__all__ = ["build_client", "build_deployments", "run_batcher"]
 
 log = get_logger("agentops.runtime")
 
@@ -169,3 +171,11 @@ async def open_guards(
         store.redact = guards.redactor
         set_redactor(guards.redactor)
     return guards
+
+
+async def run_batcher(client: Callable[[], Awaitable[LLMClient]], runner: TaskRunner, owner: str) -> None:
+    """Run the batch jobs' loop (``[batch]``) once the call path is ready: it wakes when a step
+    writes a request, and wakes the workers when a settled job queued tasks again."""
+    batcher = Batcher(await client(), runner.batches, runner.settings.batch, owner, on_wake=runner.submitted.set)
+    runner.batch_added = batcher.wake
+    await batcher.run()

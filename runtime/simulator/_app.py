@@ -1,7 +1,8 @@
 """The simulator's HTTP endpoints and the life of one chat request.
 
-Routes: ``POST /v1/chat/completions``, ``GET /v1/models`` (both also without
-the ``/v1`` prefix), ``GET /sim/stats``, ``POST /sim/reset``, ``GET /health``.
+Routes: ``POST /v1/chat/completions``, ``GET /v1/models``, the batch API (``/v1/files``,
+``/v1/batches``: :mod:`._batches`) (all also without the ``/v1`` prefix), ``GET /sim/stats``,
+``POST /sim/reset``, ``GET /health``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ._batches import BatchApi
 from ._config import ModelBehaviour, SimConfig
 from ._errors import context_overflow, error_response
 from ._faults import Fault, ModelState, decide
@@ -42,6 +44,7 @@ class SimulatorApp:
         self._started = time.monotonic()
         self._served = 0
         self._forced_all: tuple[float, float] | None = None
+        self.batches = BatchApi(lambda: self.config.batch, self._chat)
 
     def mark_started(self) -> None:
         """Make now the origin of outage schedules."""
@@ -79,6 +82,7 @@ class SimulatorApp:
         self.stats = SimStats()
         self._states.clear()
         self._forced_all = None
+        self.batches.reset()
 
     def state(self, model: str) -> ModelState:
         """The state of ``model``, created on first use."""
@@ -99,8 +103,12 @@ class SimulatorApp:
                 return await self._chat(request)
             if route == ("GET", "/models"):
                 return _json(200, self._models())
+            if path.startswith(("/files", "/batches")):
+                answer = await self.batches.handle(request, path)
+                if answer is not None:
+                    return answer
             if route == ("GET", "/sim/stats"):
-                return _json(200, self.stats.to_dict())
+                return _json(200, {**self.stats.to_dict(), "batches": self.batches.stats()})
             if route == ("POST", "/sim/reset"):
                 self.reset()
                 return _json(200, {"reset": True})

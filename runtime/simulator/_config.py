@@ -126,6 +126,23 @@ class ModelBehaviour(BaseModel):
         return self
 
 
+class BatchBehaviour(BaseModel):
+    """How the simulator's batch API (``/v1/files``, ``/v1/batches``) behaves.
+
+    Attributes:
+        delay_s: Seconds from a batch's creation until it is completed (its lines are
+            answered when it is first read after that).
+        fail_rate: Share of lines answered with a 500 in the batch's error file, chosen by
+            the hash of each line's ``custom_id``; a request that failed once is not failed
+            again, so a retried line succeeds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    delay_s: float = Field(default=1.0, ge=0.0)
+    fail_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
 class SimConfig(BaseModel):
     """Configuration of a whole simulator server.
 
@@ -136,6 +153,7 @@ class SimConfig(BaseModel):
         default: Behaviour of any model not listed in ``models``.
         models: Behaviour per model name, as the client sends it (litellm
             strips the ``openai/`` prefix, so e.g. ``"gpt-4o-mini"``).
+        batch: How the batch API behaves.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -145,6 +163,7 @@ class SimConfig(BaseModel):
     seed: int = 0
     default: ModelBehaviour = Field(default_factory=ModelBehaviour)
     models: dict[str, ModelBehaviour] = Field(default_factory=dict)
+    batch: BatchBehaviour = Field(default_factory=BatchBehaviour)
 
     def behaviour(self, model: str) -> ModelBehaviour:
         """Return the behaviour of ``model``: its own, or the default."""

@@ -64,6 +64,11 @@ class Simulator:
         return self._app.stats.snapshot()
 
     @property
+    def batch_stats(self) -> dict[str, int]:
+        """Batch API counters: jobs ``created``, ``lines_answered``, ``lines_failed``, ``files`` held."""
+        return self._app.batches.stats()
+
+    @property
     def running(self) -> bool:
         """Whether the server is accepting connections."""
         return self._http is not None

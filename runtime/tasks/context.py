@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from agentops.runtime import errors
 from agentops.runtime.calls import Budgets, CallScope, Check, LLMClient, LLMResponse, ModelRouter
-from agentops.runtime.config import FlagValue
+from agentops.runtime.config import BatchSettings, FlagValue
 from agentops.runtime.errors import BudgetExceededError
 from agentops.runtime.guards import Guards
 from agentops.runtime.logs import get_logger
@@ -43,7 +43,7 @@ from agentops.runtime.tasks.subtasks import Subtasks
 from agentops.runtime.tasks.tool_step import run_tool
 from agentops.runtime.tasks.watching import watch
 from agentops.runtime.tracing import Span, Tracer
-from agentops.store import EscalationStore, Journal, JournalEntry, Store, TaskRecord
+from agentops.store import BatchStore, EscalationStore, Journal, JournalEntry, Store, TaskRecord
 
 __all__ = ["Context", "JournalMismatchError", "LLMResult", "TaskServices", "current_step_key"]
 
@@ -101,6 +101,9 @@ class TaskServices:
     """Queue a sub-task (``ctx.spawn``): the task runner's submit."""
     guards: Guards | None = None
     """The input guard (:mod:`.screening`) and the output filter on tool results."""
+    batches: BatchStore | None = None
+    """Batch requests (``ctx.llm(..., batch=True)``); None: every step calls at once."""
+    batch: BatchSettings | None = None
 
 
 @dataclass
@@ -129,6 +132,8 @@ class Context(Patterns, Subtasks):
     """An operator allowed the next LLM step's call past the input guard."""
     departures: set[str] = field(default_factory=set)
     """Kinds of departure from the agent's baseline already reported (:mod:`.watching`)."""
+    batch: bool = False
+    """The task was submitted to run by batch: its LLM steps go by the provider's batch API."""
 
     @property
     def log(self) -> Any:
@@ -150,6 +155,7 @@ class Context(Patterns, Subtasks):
         route: str | None = ...,
         name: str | None = ...,
         label: str | None = ...,
+        batch: bool | None = ...,
         **params: Any,
     ) -> LLMResult[M]: ...
 
@@ -166,6 +172,7 @@ class Context(Patterns, Subtasks):
         route: str | None = ...,
         name: str | None = ...,
         label: str | None = ...,
+        batch: bool | None = ...,
         **params: Any,
     ) -> LLMResult[Any]: ...
 
@@ -181,6 +188,7 @@ class Context(Patterns, Subtasks):
         route: str | None = None,
         name: str | None = None,
         label: str | None = None,
+        batch: bool | None = None,
         **params: Any,
     ) -> LLMResult[Any]:
         """Call a model along a route (one step).
@@ -202,6 +210,9 @@ class Context(Patterns, Subtasks):
             route: the fallback chain; defaults to the agent's, then ``runtime.default_route``.
             name: the step's name in traces (defaults to ``llm``, or the prompt's name).
             label: with a prompt name: use the version this label points at (e.g. from a flag).
+            batch: go by the provider's batch API (half price; the task waits, holding no worker,
+                until the job answers: minutes to hours). None: as the task was submitted
+                (``--batch``) or its agent is listed in ``[batch] agents``.
             **params: passed to the provider (``temperature``, ``max_tokens``, ...).
 
         Raises:
@@ -219,6 +230,7 @@ class Context(Patterns, Subtasks):
             route=route,
             name=name,
             label=label,
+            batch=batch,
             params=params,
         )
 

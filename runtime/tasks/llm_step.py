@@ -39,6 +39,7 @@ from agentops.runtime.calls import (
 from agentops.runtime.errors import AgentOpsError, BudgetExceededError, GuardBlockedError, ValidationGateError
 from agentops.runtime.rollouts import Resolved, run_shadow
 from agentops.runtime.tasks.asking import ask_budget
+from agentops.runtime.tasks.batch_step import WaitingForBatch, batched, call_maybe_batched
 from agentops.runtime.tasks.journal import error_from_json, error_json
 from agentops.runtime.tasks.screening import GuardEscalation, ask_guard, screen_call
 from agentops.runtime.tasks.tool_step import allowed
@@ -84,10 +85,11 @@ async def run_llm(
     name: str | None,
     label: str | None,
     params: dict[str, Any],
+    batch: bool | None = None,
 ) -> LLMResult[Any]:
     """The body of :meth:`Context.llm <agentops.runtime.tasks.context.Context.llm>`."""
     again = partial(run_llm, ctx, prompt, vars, output=output, system=system, check=check, tools=tools,
-                    route=route, name=name, label=label, params=dict(params))  # fmt: skip
+                    route=route, name=name, label=label, params=dict(params), batch=batch)  # fmt: skip
     resolved: Resolved | None = None
     if vars is not None:
         if not isinstance(prompt, str):
@@ -147,13 +149,17 @@ async def run_llm(
             classify=partial(_classify, ctx, client, scope, route),
         )
         route, options = choice.route, replace(options, routing=choice.span_attrs())
+    by_batch = batched(ctx, batch)
     try:
         if output is None:
-            response = await client.call(messages, route=route, scope=scope, name=step, options=options, **params)
+            response = await call_maybe_batched(
+                ctx, client, messages, batch=by_batch, route=route, scope=scope, name=step, options=options,
+                params=params,
+            )  # fmt: skip
             ctx.totals.add(response)
             result: LLMResult[Any] = LLMResult(response.text, None, response.tool_calls, response)
         else:
-            result = await _gated(ctx, client, messages, output, check, route, step, params, scope, options)
+            result = await _gated(ctx, client, messages, output, check, route, step, params, scope, options, by_batch)
     except BudgetExceededError as exc:
         if exc.action != "escalate" or ctx.services.budgets is None:
             await ctx._record(
@@ -189,8 +195,10 @@ async def _gated(
     params: dict[str, Any],
     scope: CallScope,
     options: CallOptions,
+    batch: bool = False,
 ) -> LLMResult[M]:
-    """Call until the reply parses into ``output`` and passes ``check``, feeding failures back."""
+    """Call until the reply parses into ``output`` and passes ``check``, feeding failures back
+    (by batch, the first call only: repairs are made at once)."""
     tracer = ctx.services.tracer
     gate = tracer.start(
         f"gate {output.__name__}", "gate", trace_id=ctx.trace_id, parent_id=ctx.span.span_id, task_id=ctx.task_id
@@ -198,14 +206,20 @@ async def _gated(
     failures: list[str] = []
     for attempt in range(ctx.services.max_repairs + 1):
         try:
-            response = await client.call(
+            response = await call_maybe_batched(
+                ctx,
+                client,
                 messages,
+                batch=batch and attempt == 0,
                 route=route,
                 scope=replace(scope, parent_span_id=gate.span_id),
                 name=label if attempt == 0 else f"{label} (repair {attempt})",
                 options=options,
-                **params,
+                params=params,
             )
+        except WaitingForBatch:
+            tracer.end(gate, "ok", attrs={"agentops.gate.waiting": "batch"})
+            raise
         except BaseException as exc:
             tracer.end(gate, "error", f"{type(exc).__name__}: {exc}")
             raise

@@ -3,8 +3,8 @@
 :meth:`TaskRunner.execute` runs one claimed task's agent function. Its steps replay
 from the journal, so running a task again (after a crash, or after an escalation was
 decided) continues where it stopped. Outcomes: ``succeeded``; ``failed`` (a typed
-error, or a bug in the agent); ``waiting`` (parked on an escalation: the lease is
-released and no worker is held); ``cancelled`` (an operator asked).
+error, or a bug in the agent); ``waiting`` (parked on an escalation, on sub-tasks or on a
+batch request: the lease is released and no worker is held); ``cancelled`` (an operator asked).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ from agentops.runtime.logs import bound_task, get_logger
 from agentops.runtime.registry import AgentSpec, Registry
 from agentops.runtime.rollouts.flags import Flags
 from agentops.runtime.rollouts.prompts import PromptRegistry
+from agentops.runtime.tasks.batch_step import WaitingForBatch
 from agentops.runtime.tasks.context import Context, TaskServices
 from agentops.runtime.tasks.escalation import TaskParked
 from agentops.runtime.tasks.subtasks import WaitingForSubtasks
 from agentops.runtime.tracing import Tracer, new_trace_id
-from agentops.store import EscalationStore, Journal, Store, TaskQueue, TaskRecord
+from agentops.store import BatchStore, EscalationStore, Journal, Store, TaskQueue, TaskRecord
 
 __all__ = ["TaskRunner", "validate_input"]
 
@@ -80,6 +81,9 @@ class TaskRunner:
         self.queue = TaskQueue(store)
         self.journal = Journal(store)
         self.escalations = EscalationStore(store)
+        self.batches = BatchStore(store)
+        self.batch_added: asyncio.Event | None = None
+        """Set when a step wrote a batch request (wakes the batcher)."""
         self.owner = owner
         self._tracer = Tracer(store, bus)
         self._client = client
@@ -104,11 +108,12 @@ class TaskRunner:
         trace_id: str | None = None,
         parent_id: str | None = None,
         parent_span_id: str | None = None,
+        batch: bool = False,
     ) -> tuple[TaskRecord, bool]:
         """Queue a task for the workers. The same idempotency key twice returns the first task.
 
         A sub-task (``ctx.spawn``) names its parent task and the span it hangs from, and takes
-        the parent's trace id.
+        the parent's trace id. With ``batch`` its LLM steps go by the provider's batch API.
 
         Returns:
             (the task, whether this call created it).
@@ -125,6 +130,7 @@ class TaskRunner:
             max_attempts=self.settings.workers.max_attempts,
             parent_id=parent_id,
             parent_span_id=parent_span_id,
+            batch=batch,
         )
         if created:
             self.bus.publish("task.queued", task_id=task.id, agent=agent, user_id=user_id, trace_id=task.trace_id)
@@ -199,6 +205,8 @@ class TaskRunner:
             self.router,
             self.submit,
             self.guards,
+            self.batches if s.batch.enabled else None,
+            s.batch,
         )
         span = self._tracer.start(
             f"task {task.agent}",
@@ -225,6 +233,7 @@ class TaskRunner:
             spec.max_steps or s.runtime.max_steps,
             services,
             replay,
+            batch=bool(task.batch),
         )
         ctx.untrusted.extend(("input", text) for text in untrusted_strings(task.input, SCREENED_CHARS))
         self.bus.publish(
@@ -235,13 +244,13 @@ class TaskRunner:
             trace_id=task.trace_id,
             resumed=bool(replay),
         )
-        parked: TaskParked | WaitingForSubtasks | None = None
+        parked: TaskParked | WaitingForSubtasks | WaitingForBatch | None = None
         with bound_task(task.id, task.trace_id):
             try:
                 result = await spec.fn(ctx, value)
                 task.output = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
                 task.status, task.error_type, task.error = "succeeded", None, None
-            except (TaskParked, WaitingForSubtasks) as signal:
+            except (TaskParked, WaitingForSubtasks, WaitingForBatch) as signal:
                 parked = signal
                 task.status = "waiting"
             except AgentOpsError as exc:
@@ -266,9 +275,18 @@ class TaskRunner:
         return task
 
     async def _settle(
-        self, task: TaskRecord, owner: str, parked: TaskParked | WaitingForSubtasks | None, span: Any
+        self, task: TaskRecord, owner: str, parked: TaskParked | WaitingForSubtasks | WaitingForBatch | None, span: Any
     ) -> None:
         attrs = {"agentops.steps": task.steps, "agentops.cost_usd": task.cost_usd}
+        if isinstance(parked, WaitingForBatch):
+            self._tracer.end(span, "ok", attrs={**attrs, "agentops.waiting_on": f"batch {parked.request_id}"})
+            status = await self.batches.park(task, owner, parked.request_id)
+            if status == "queued":  # answered meanwhile: run again now
+                self.submitted.set()
+            if self.batch_added is not None:
+                self.batch_added.set()
+            self.bus.publish("task.waiting", task_id=task.id, agent=task.agent, batch_request=parked.request_id)
+            return
         if isinstance(parked, WaitingForSubtasks):
             self._tracer.end(span, "ok", attrs={**attrs, "agentops.waiting_on": parked.task_ids})
             status = await self.queue.park_for_subtasks(task, owner)

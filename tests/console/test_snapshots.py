@@ -85,7 +85,8 @@ def test_circuits(snap_compare: Any, sample_app: ConsoleTestApp) -> None:
 
 async def write_cost_control_sample(store: Store) -> None:
     """Cache hits (8 exact, 2 semantic), two calls that provider prompt caching made cheaper, three
-    cache entries, and two caps set live: u-carol's lowered below her spend, u-dave's raised."""
+    cache entries, two caps set live (u-carol's lowered below her spend, u-dave's raised), two calls
+    billed by a settled batch job and a batch job in flight."""
     for i in range(12):
         tid, agent, user = TASKS[i % 2][0], TASKS[i % 2][1], TASKS[i % 2][2]
         at = NOW - 600 + i * 40
@@ -132,6 +133,25 @@ async def write_cost_control_sample(store: Store) -> None:
         costs.put_entry(CacheEntryRecord(f"entry-{i}", "exact", f"key-{i}", {"content": "cached"}, 0.00005, NOW - 900))
     await costs.set_cap("user-day", "u-carol", 0.001, actor="ana", via="console")
     await costs.set_cap("user-day", "u-dave", 0.004, actor="ana", via="console")
+    # A settled batch job (its two calls billed at the batch rate) and one in flight.
+    for i in range(2):
+        tid, agent, user = TASKS[0][0], TASKS[0][1], TASKS[0][2]
+        call = LLMCallRecord(
+            f"b{i:015d}", TRACE, tid, "default", "openai/gpt-4o-mini", "primary", "ok", 1, 0, 0, 900_000.0,
+            150, 40, 0, 0.00003, NOW - 300, batch_job="job-settled",
+        )  # fmt: skip
+        ledger = LedgerRecord(
+            call.span_id, "openai/gpt-4o-mini", "primary", 150, 40, 0, 0.00003, True, NOW - 300, tid, agent, user,
+            saving_usd=0.00003, batch_job="job-settled",
+        )  # fmt: skip
+        await store.record_llm_call(call, ledger)
+    await store.writer.write(
+        (
+            "INSERT INTO batch_jobs (id, deployment, status, provider_batch_id, requests, succeeded, next_poll_at,"
+            " polls, created_at, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("job-4f2a9c1e", "primary", "in_progress", "batch_abc", 40, 0, NOW + 30, 12, NOW - 1500, NOW - 1490),
+        )
+    )
     await store.writer.flush()
 
 

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,59 @@ def test_alerts_list_ack_and_silence_on_the_store_file(tmp_path: Path):
     with sqlite3.connect(tmp_path / "agentops.db") as conn:
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE actor = 'ana' ORDER BY id")]
     assert actions == ["alert.ack", "alert.silence"]
+
+
+@pytest.mark.slow
+def test_a_batch_submission_through_a_server_is_billed_at_the_batch_rate(serve_process, tmp_path: Path):
+    batch = {
+        "AGENTOPS_BATCH__MAX_WAIT_S": "0.3",
+        "AGENTOPS_BATCH__POLL_S": "0.2",
+        "AGENTOPS_SIMULATOR__BATCH__DELAY_S": "0.5",
+    }
+    server = serve_process(AGENTOPS_TOKENS=f"ana:admin:{'a' * 24}", **batch).start()
+    try:
+        env = {**server.env, "AGENTOPS_TOKEN": "a" * 24}
+
+        def remote(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [AGENTOPS, *args, "--connect", server.url],
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        ids = []
+        for text in ("My card was charged twice", "The app crashes when I log in"):
+            sub = remote("submit", "triage", "--input", json.dumps({"text": text}), "--batch")
+            assert sub.returncode == 0, sub.stderr
+            ids.append(sub.stdout.strip())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            listed = remote("tasks", "--status", "succeeded")
+            if all(i[:12] in listed.stdout for i in ids):
+                break
+            time.sleep(0.5)
+        assert all(i[:12] in listed.stdout for i in ids), remote("tasks").stdout
+        jobs = remote("batches")
+        assert jobs.returncode == 0, jobs.stderr
+        header, _rule, *rows, totals = jobs.stdout.strip().splitlines()
+        assert header.split()[:4] == ["job", "deployment", "status", "answered"]
+        assert rows and all(r.split()[1:3] == ["primary", "completed"] for r in rows), jobs.stdout
+        assert all(r.split()[4] == "0" for r in rows)  # no failed lines
+        assert totals.startswith("in flight: 0 jobs, 0 requests waiting; last 24h: spent $")
+        figures = totals.split("spent ")[1].split(" by batch, saved ")
+        spent, saved = (float(x.split("$")[1]) for x in figures)
+        # Half price on input and output (cached input tokens keep their cached rate): saved <= spent.
+        assert spent > 0 and 0.5 * spent < saved <= spent
+        flight = remote("batches", "--in-flight")
+        assert flight.stdout.startswith("no batch jobs in flight")
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    con = sqlite3.connect(tmp_path / "agentops.db")
+    billed = con.execute("SELECT COUNT(*), COUNT(batch_job) FROM ledger").fetchone()
+    assert billed[0] == billed[1] > 0  # every LLM step of the two tasks went by batch
+    local = agentops("batches", cwd=tmp_path)
+    assert local.returncode == 0 and "completed" in local.stdout

@@ -68,6 +68,8 @@ from agentops.runtime.rollouts.flags import FlagStatus
 from agentops.store import (
     AlertRecord,
     AuditRecord,
+    BatchJobRecord,
+    BatchTotals,
     CircuitEventRecord,
     CostRow,
     EscalationRecord,
@@ -227,6 +229,17 @@ def create_app(state: ApiState) -> FastAPI:
         """Ledger spend grouped by a dimension."""
         return await state.control.costs(by, since=since)
 
+    @app.get("/v1/batches")
+    async def batch_jobs(_who: Viewer, in_flight: bool = False, limit: Limit = 50) -> list[BatchJobRecord]:
+        """Provider batch jobs, newest first (only those not settled yet, with ``in_flight``): status,
+        requests, lines answered and failed, their cost at the batch rate and the saving."""
+        return await state.control.batch_jobs(in_flight=in_flight, limit=limit)
+
+    @app.get("/v1/batches/totals")
+    async def batch_totals(_who: Viewer, since: Since = 0.0) -> BatchTotals:
+        """Batch jobs in flight, requests waiting, and what batch calls cost and saved since ``since``."""
+        return await state.control.batch_totals(since=since)
+
     @app.get("/v1/circuits")
     async def circuits(_who: Viewer) -> list[CircuitStatus]:
         """Every deployment's breaker."""
@@ -346,6 +359,7 @@ def create_app(state: ApiState) -> FastAPI:
             session_id=body.session_id,
             priority=body.priority,
             idempotency_key=body.idempotency_key,
+            batch=body.batch,
         )
         payload = SubmitResponse(task=task, created=created).model_dump(mode="json")
         return JSONResponse(payload, 201 if created else 200)

@@ -123,7 +123,8 @@ class RuntimeMetrics:
             self.retries.labels(route).inc(d["retries"])
         if d.get("fallbacks"):
             self.fallbacks.labels(route).inc(d["fallbacks"])
-        self.latency.labels(route, status).observe(d.get("latency_ms", 0.0) / 1000.0)
+        if not d.get("batch_job"):  # a batch call waited minutes to hours by design
+            self.latency.labels(route, status).observe(d.get("latency_ms", 0.0) / 1000.0)
         for kind in ("input", "output", "cached"):
             n = d.get(f"{kind}_tokens") or 0
             if n:

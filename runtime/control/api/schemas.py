@@ -39,6 +39,7 @@ class SubmitRequest(_Strict):
     session_id: str | None = Field(None, max_length=200)
     priority: int = Field(0, ge=-1000, le=1000)
     idempotency_key: str | None = Field(None, max_length=200)
+    batch: bool = Field(False, description="run the task's LLM steps by the provider's batch API ([batch])")
 
 
 class SubmitResponse(BaseModel):
