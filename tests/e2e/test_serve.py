@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -130,3 +132,79 @@ async def test_sigterm_under_load_hands_running_tasks_back_and_loses_nothing(ser
         assert sorted(t["id"] for t in done) == sorted(ids)
         assert all(t["attempts"] == 1 for t in done)  # a drain does not count as a failed attempt
     assert successor.stop() == 0
+
+
+def test_a_server_killed_while_a_batch_job_is_in_flight_polls_it_on_after_restart_and_never_resends(
+    serve_process, tmp_path: Path
+):
+    """SIGKILL: no lease given back, nothing flushed on the way out. The provider (a simulator in
+    a process of its own) keeps the job; the restarted server takes the job over once the dead
+    one's lease expires, polls it, and settles every task exactly once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sim_env = {**os.environ, "AGENTOPS_CONFIG": str(Path(__file__).resolve().parents[2] / "config.toml")}
+    sim_env["AGENTOPS_SIMULATOR__BATCH__DELAY_S"] = "4"
+    sim = subprocess.Popen(
+        [AGENTOPS, "sim", "--port", str(port)], env=sim_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert sim.stdout is not None and "simulator listening" in sim.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
+        env = {f"AGENTOPS_DEPLOYMENTS__{d}__API_BASE": base + "/v1" for d in ("PRIMARY", "FALLBACK", "EMERGENCY")}
+        env.update(
+            AGENTOPS_TOKENS=TOKENS,
+            AGENTOPS_BATCH__MAX_WAIT_S="0.3",
+            AGENTOPS_BATCH__POLL_S="0.3",
+            AGENTOPS_BATCH__LEASE_S="2",
+            AGENTOPS_CACHE__EXACT="false",
+        )
+        server = serve_process(**env).start()
+        ids = []
+        for i in range(3):
+            sub = cli(
+                server, OPERATOR, "submit", "drafting", "--input", json.dumps({"topic": f"release {i}"}), "--batch"
+            )
+            assert sub.returncode == 0, sub.stderr
+            ids.append(sub.stdout.strip())
+        db = tmp_path / "agentops.db"
+
+        def jobs() -> list[tuple[str, str | None]]:
+            con = sqlite3.connect(db)
+            try:
+                return con.execute("SELECT status, provider_batch_id FROM batch_jobs ORDER BY created_at").fetchall()
+            finally:
+                con.close()
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(s == "in_progress" for s, _ in jobs()):
+            time.sleep(0.1)
+        assert [s for s, _ in jobs()] == ["in_progress"], jobs()
+        server.stop(signal.SIGKILL)
+        created = httpx.get(base + "/sim/stats").json()["batches"]["created"]
+        assert created == 1
+
+        server = serve_process(**env).start()
+        deadline = time.monotonic() + 90
+        done: dict[str, str] = {}
+        while time.monotonic() < deadline and len(done) < len(ids):
+            con = sqlite3.connect(db)
+            rows = con.execute(f"SELECT id, status FROM tasks WHERE id IN ({', '.join('?' * len(ids))})", ids)
+            done = {i: s for i, s in rows if s in ("succeeded", "failed", "dead")}
+            con.close()
+            time.sleep(0.3)
+        assert set(done.values()) == {"succeeded"} and len(done) == 3, done
+        assert server.stop() == 0
+        stats = httpx.get(base + "/sim/stats").json()["batches"]
+        settled = jobs()
+        # Every job the store holds was created at the provider once, and no other was.
+        assert stats["created"] == len(settled) == len({b for _, b in settled}), (stats, settled)
+        assert all(s == "completed" for s, _ in settled)
+        con = sqlite3.connect(db)
+        spans = [r[0] for r in con.execute("SELECT span_id FROM ledger WHERE batch_job IS NOT NULL")]
+        lines = con.execute("SELECT COUNT(*) FROM batch_requests WHERE status = 'done'").fetchone()[0]
+        con.close()
+        assert len(spans) == len(set(spans)) == lines == stats["lines_answered"]  # billed once each
+    finally:
+        sim.kill()
+        sim.wait(10)
